@@ -1,0 +1,258 @@
+//! One libvirt connection as the plugin boundary sees it.
+//!
+//! Events: libvirt's callbacks only queue the UUID of the guest they are
+//! about; a worker thread of this connection then looks the guest up and
+//! emits added / changed / removed to the host. Looking guests up in the
+//! callback itself would block libvirt's event loop on RPCs. Where event
+//! registration fails (a driver without events), the same worker polls the
+//! guest list every few seconds and emits the differences, as the original
+//! virt-manager did for every driver.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use virt::connect::Connect;
+use virt::domain::Domain;
+use virt_manager_plugin_api::{
+    BackendConnection, BackendEvent, DomainInfo, EventSink, PluginError,
+};
+
+use crate::convert::{domain_info, plugin_error};
+use crate::events::{CloseRegistration, DomainEvent, DomainEventRegistration};
+
+/// How often guests are listed when the driver has no events.
+const POLL_INTERVAL: Duration = Duration::from_secs(3);
+
+enum Work {
+    Domain(String),
+    Reboot(String),
+    Closed(String),
+    Stop,
+}
+
+struct Shared {
+    conn: Connect,
+    /// The guests the host has been told about, by UUID.
+    known: Mutex<HashMap<String, DomainInfo>>,
+    sink: Mutex<Option<EventSink>>,
+}
+
+impl Shared {
+    fn emit(&self, event: BackendEvent) {
+        if let Some(sink) = self.sink.lock().unwrap().as_ref() {
+            sink.emit(&event);
+        }
+    }
+
+    /// Looks a guest up again and emits what changed about it.
+    fn refresh(&self, uuid: &str) {
+        let fresh = match Domain::lookup_by_uuid_string(&self.conn, uuid) {
+            Ok(dom) => match domain_info(&dom) {
+                Ok(info) => Some(info),
+                Err(e) if e.code == virt_manager_plugin_api::ErrorCode::NotFound => None,
+                Err(e) => {
+                    log::debug!("refreshing {uuid}: {e}");
+                    return;
+                }
+            },
+            Err(_) => None,
+        };
+        let mut known = self.known.lock().unwrap();
+        let event = match fresh {
+            Some(info) => match known.insert(uuid.to_owned(), info.clone()) {
+                None => BackendEvent::DomainAdded { domain: info },
+                Some(old) if old != info => BackendEvent::DomainChanged { domain: info },
+                Some(_) => return,
+            },
+            None => match known.remove(uuid) {
+                Some(_) => BackendEvent::DomainRemoved {
+                    uuid: uuid.to_owned(),
+                },
+                None => return,
+            },
+        };
+        drop(known);
+        self.emit(event);
+    }
+
+    fn list(&self) -> Result<Vec<DomainInfo>, PluginError> {
+        let domains = self.conn.list_all_domains(0).map_err(plugin_error)?;
+        let mut infos = Vec::with_capacity(domains.len());
+        for dom in &domains {
+            match domain_info(dom) {
+                Ok(info) => infos.push(info),
+                // Gone between listing and asking: skip it.
+                Err(e) if e.code == virt_manager_plugin_api::ErrorCode::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(infos)
+    }
+
+    /// Lists guests and emits the differences from what the host knows.
+    fn poll(&self) {
+        let listed = match self.list() {
+            Ok(l) => l,
+            Err(e) => {
+                log::debug!("polling guests: {e}");
+                return;
+            }
+        };
+        let mut events = Vec::new();
+        {
+            let mut known = self.known.lock().unwrap();
+            let mut seen = HashMap::with_capacity(listed.len());
+            for info in listed {
+                match known.get(&info.uuid) {
+                    None => events.push(BackendEvent::DomainAdded {
+                        domain: info.clone(),
+                    }),
+                    Some(old) if *old != info => events.push(BackendEvent::DomainChanged {
+                        domain: info.clone(),
+                    }),
+                    Some(_) => {}
+                }
+                seen.insert(info.uuid.clone(), info);
+            }
+            for uuid in known.keys() {
+                if !seen.contains_key(uuid) {
+                    events.push(BackendEvent::DomainRemoved { uuid: uuid.clone() });
+                }
+            }
+            *known = seen;
+        }
+        for ev in events {
+            self.emit(ev);
+        }
+    }
+}
+
+pub struct LibvirtConnection {
+    shared: Arc<Shared>,
+    work_tx: Sender<Work>,
+    worker: Option<JoinHandle<()>>,
+    events: Option<DomainEventRegistration>,
+    close_cb: Option<CloseRegistration>,
+}
+
+impl LibvirtConnection {
+    pub fn open(uri: &str) -> Result<Self, PluginError> {
+        crate::runtime::init();
+        let conn = Connect::open(Some(uri)).map_err(plugin_error)?;
+        // Remote connections: notice a dead daemon within ~15 s. Local
+        // drivers do not support keepalive; that is not an error.
+        if let Err(e) = conn.set_keep_alive(5, 3) {
+            log::debug!("keepalive on {uri}: {}", e.message());
+        }
+        let shared = Arc::new(Shared {
+            conn,
+            known: Mutex::new(HashMap::new()),
+            sink: Mutex::new(None),
+        });
+        let (work_tx, work_rx) = crossbeam_channel::unbounded();
+
+        let tx = work_tx.clone();
+        let events = match DomainEventRegistration::register(&shared.conn, move |ev| {
+            let work = match ev {
+                DomainEvent::Lifecycle { uuid, .. } => Work::Domain(uuid),
+                DomainEvent::Reboot { uuid } => Work::Reboot(uuid),
+            };
+            let _ = tx.send(work);
+        }) {
+            Ok(reg) => Some(reg),
+            Err(e) => {
+                log::info!(
+                    "{uri} has no domain events ({}); polling every {POLL_INTERVAL:?}",
+                    e.message()
+                );
+                None
+            }
+        };
+        let tx = work_tx.clone();
+        let close_cb = CloseRegistration::register(&shared.conn, move |reason| {
+            let _ = tx.send(Work::Closed(reason.describe()));
+        })
+        .map_err(|e| log::debug!("{uri}: no close callback: {}", e.message()))
+        .ok();
+
+        let poll = events.is_none();
+        let worker_shared = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("libvirt-conn".into())
+            .spawn(move || worker(worker_shared, work_rx, poll))
+            .map_err(|e| PluginError::failed(format!("cannot start a worker thread: {e}")))?;
+
+        Ok(LibvirtConnection {
+            shared,
+            work_tx,
+            worker: Some(worker),
+            events,
+            close_cb,
+        })
+    }
+}
+
+fn worker(shared: Arc<Shared>, rx: Receiver<Work>, poll: bool) {
+    let ticker = if poll {
+        crossbeam_channel::tick(POLL_INTERVAL)
+    } else {
+        crossbeam_channel::never()
+    };
+    loop {
+        crossbeam_channel::select! {
+            recv(rx) -> work => match work {
+                Ok(Work::Domain(uuid)) => shared.refresh(&uuid),
+                Ok(Work::Reboot(uuid)) => {
+                    shared.emit(BackendEvent::DomainRebooted { uuid: uuid.clone() });
+                    shared.refresh(&uuid);
+                }
+                Ok(Work::Closed(reason)) => shared.emit(BackendEvent::Disconnected { reason }),
+                Ok(Work::Stop) | Err(_) => break,
+            },
+            recv(ticker) -> _ => shared.poll(),
+        }
+    }
+}
+
+impl BackendConnection for LibvirtConnection {
+    fn list_domains(&self) -> Result<Vec<DomainInfo>, PluginError> {
+        let infos = self.shared.list()?;
+        let mut known = self.shared.known.lock().unwrap();
+        *known = infos.iter().map(|i| (i.uuid.clone(), i.clone())).collect();
+        Ok(infos)
+    }
+
+    fn subscribe(&self, sink: EventSink) -> Result<(), PluginError> {
+        // The old sink, if any, is released when it drops here.
+        let _old = self.shared.sink.lock().unwrap().replace(sink);
+        Ok(())
+    }
+}
+
+impl Drop for LibvirtConnection {
+    fn drop(&mut self) {
+        // No new callbacks, then no worker, then no sink: after this the
+        // host's sink is released and never called again.
+        self.events.take();
+        self.close_cb.take();
+        let _ = self.work_tx.send(Work::Stop);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+        self.shared.sink.lock().unwrap().take();
+        // The connection itself closes when `Shared` drops, right after.
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // `Connect` has no Drop of its own; registrations and domains hold
+        // their own references, so this only drops ours.
+        if let Err(e) = self.conn.close() {
+            log::debug!("closing connection: {}", e.message());
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The command line: options of the application window (as virt-manager
+//! has them) and subcommands that run without a window.
+
+mod list;
+
+use clap::{Parser, Subcommand};
+
+pub use list::run_list;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "virt-manager",
+    version,
+    about = "Manage virtual machines: guests, consoles and hosts",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Connect to this hypervisor URI (e.g. qemu:///system, qemu+ssh://host/system)
+    #[arg(short = 'c', long, value_name = "URI", global = true)]
+    pub connect: Option<String>,
+
+    /// Open the demo host (libvirt's test driver) instead of a real hypervisor
+    #[arg(long, global = true, conflicts_with = "connect")]
+    pub demo: bool,
+
+    /// Print debug messages
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Accepted for compatibility with virt-manager; this application never forks
+    #[arg(long, hide = true)]
+    pub no_fork: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// List the guests of a connection
+    List {
+        /// Print a JSON array of {name, uuid, state, vcpus, memory_kib}
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A subcommand's failure: printed as one line, exit status 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot connect to {uri}: {reason}")]
+    Connect { uri: String, reason: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}

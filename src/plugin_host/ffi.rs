@@ -1,0 +1,91 @@
+//! The host's side of the C ABI: output writers, the event sink and the
+//! host API table handed to every plugin.
+
+use std::ffi::c_void;
+
+use virt_manager_plugin_api::abi::{self, Bytes, HostApi, Writer};
+use virt_manager_plugin_api::BackendEvent;
+
+unsafe extern "C" fn write_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
+    if ctx.is_null() || (ptr.is_null() && len > 0) {
+        return;
+    }
+    let buf = unsafe { &mut *(ctx as *mut Vec<u8>) };
+    buf.extend_from_slice(unsafe { Bytes { ptr, len }.as_slice() });
+}
+
+/// A writer appending to `buf`; valid while `buf` is borrowed.
+pub fn vec_writer(buf: &mut Vec<u8>) -> Writer {
+    Writer {
+        ctx: buf as *mut Vec<u8> as *mut c_void,
+        write: write_to_vec,
+    }
+}
+
+type EventCallback = Box<dyn Fn(BackendEvent) + Send + Sync>;
+
+struct SinkState {
+    plugin: String,
+    callback: EventCallback,
+}
+
+unsafe extern "C" fn sink_emit(ctx: *mut c_void, event: Bytes) {
+    if ctx.is_null() {
+        return;
+    }
+    // Safety: ctx is the SinkState boxed in `event_sink` and not yet released.
+    let state = unsafe { &*(ctx as *const SinkState) };
+    let bytes = unsafe { event.as_slice() };
+    // Never unwind into the plugin.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || match serde_json::from_slice::<BackendEvent>(bytes) {
+            Ok(BackendEvent::Unknown) => {
+                tracing::debug!(plugin = %state.plugin, "ignoring an event kind this version does not know")
+            }
+            Ok(ev) => (state.callback)(ev),
+            Err(e) => tracing::warn!(plugin = %state.plugin, "malformed event: {e}"),
+        },
+    ));
+}
+
+unsafe extern "C" fn sink_release(ctx: *mut c_void) {
+    if !ctx.is_null() {
+        drop(unsafe { Box::from_raw(ctx as *mut SinkState) });
+    }
+}
+
+/// Makes a thread-safe sink calling `callback` for each event; the plugin
+/// owns it until it calls `release`.
+pub fn event_sink(plugin: &str, callback: EventCallback) -> abi::EventSink {
+    let state = Box::new(SinkState {
+        plugin: plugin.to_owned(),
+        callback,
+    });
+    abi::EventSink {
+        ctx: Box::into_raw(state) as *mut c_void,
+        emit: sink_emit,
+        release: sink_release,
+    }
+}
+
+unsafe extern "C" fn host_log(level: u32, target: Bytes, message: Bytes) {
+    let _ = std::panic::catch_unwind(|| {
+        let target = String::from_utf8_lossy(unsafe { target.as_slice() });
+        let message = String::from_utf8_lossy(unsafe { message.as_slice() });
+        match level {
+            abi::LOG_ERROR => tracing::error!(plugin = %target, "{message}"),
+            abi::LOG_WARN => tracing::warn!(plugin = %target, "{message}"),
+            abi::LOG_INFO => tracing::info!(plugin = %target, "{message}"),
+            abi::LOG_DEBUG => tracing::debug!(plugin = %target, "{message}"),
+            _ => tracing::trace!(plugin = %target, "{message}"),
+        }
+    });
+}
+
+/// The table every plugin receives; lives for the whole process.
+pub static HOST_API: HostApi = HostApi {
+    size: std::mem::size_of::<HostApi>(),
+    abi_major: abi::ABI_MAJOR,
+    abi_minor: abi::ABI_MINOR,
+    log: host_log,
+};

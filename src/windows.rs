@@ -1,0 +1,10 @@
+//! The application's windows, one Relm4 component each. A window never
+//! imports another: it emits its `Output` and the engine decides what
+//! happens (../engine.rs).
+
+pub mod a11y;
+pub mod about;
+pub mod manager;
+mod state_text;
+
+pub use state_text::{state_icon_name, state_label};
