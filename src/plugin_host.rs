@@ -6,6 +6,7 @@
 //! for a URI scheme the first backend that claims it.
 
 mod backend;
+mod decoder;
 mod ffi;
 mod loader;
 pub mod search_path;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use backend::{BackendConnection, BackendPlugin};
+pub use decoder::{DecoderInstance, DecoderPlugin, FramebufferMut};
 pub use loader::{LoadError, LoadedPlugin};
 
 /// What became of one file on the search path.
@@ -38,6 +40,8 @@ pub struct PluginRegistry {
     records: Vec<PluginRecord>,
     /// URI scheme (without `+transport`) to backend.
     schemes: HashMap<String, Arc<BackendPlugin>>,
+    /// RFB encoding number to decoder library.
+    encodings: HashMap<i32, Arc<DecoderPlugin>>,
 }
 
 impl PluginRegistry {
@@ -101,6 +105,25 @@ impl PluginRegistry {
                         }
                     }
                 }
+                if let Some(decoders) = &plugin.decoders {
+                    for enc in decoders.encodings() {
+                        match self.encodings.get(&enc.encoding) {
+                            Some(first) => {
+                                let note = format!(
+                                    "encoding {} ({}): already provided by plugin {}",
+                                    enc.encoding,
+                                    enc.name,
+                                    first.name()
+                                );
+                                tracing::warn!("{}: {note}", path.display());
+                                notes.push(note);
+                            }
+                            None => {
+                                self.encodings.insert(enc.encoding, decoders.clone());
+                            }
+                        }
+                    }
+                }
                 PluginStatus::Loaded(plugin)
             }
             Err(e) => {
@@ -125,6 +148,16 @@ impl PluginRegistry {
         let scheme = uri_scheme(uri)?;
         let base = scheme.split('+').next().unwrap_or(scheme);
         self.schemes.get(base).cloned()
+    }
+
+    /// The decoder library for an RFB encoding number.
+    pub fn decoder_for(&self, encoding: i32) -> Option<Arc<DecoderPlugin>> {
+        self.encodings.get(&encoding).cloned()
+    }
+
+    /// Every encoding a loaded decoder offers.
+    pub fn decoder_encodings(&self) -> impl Iterator<Item = (i32, &Arc<DecoderPlugin>)> {
+        self.encodings.iter().map(|(e, d)| (*e, d))
     }
 
     /// Every backend URI scheme with its plugin, for the connect dialog.

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use virt_manager_plugin_api::abi::{self, BackendVtable, ConnectionHandle, Status, Writer};
-use virt_manager_plugin_api::{BackendEvent, BackendInfo, DomainInfo, ErrorCode, PluginError};
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use serde::de::DeserializeOwned;
+use virt_manager_plugin_api::abi::{self, BackendVtable, Bytes, ConnectionHandle, Status, Writer};
+use virt_manager_plugin_api::*;
 
 use super::ffi::{event_sink, vec_writer};
 
 /// Runs one plugin call with fresh output and error buffers.
-fn call(f: impl FnOnce(Writer, Writer) -> Status) -> Result<Vec<u8>, PluginError> {
+pub(super) fn call(f: impl FnOnce(Writer, Writer) -> Status) -> Result<Vec<u8>, PluginError> {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let status = f(vec_writer(&mut out), vec_writer(&mut err));
@@ -73,6 +76,11 @@ impl BackendPlugin {
         &self.info
     }
 
+    /// True when the plugin's vtable reaches `offset + size`.
+    fn has(&self, offset: usize, size: usize) -> bool {
+        abi::has_field(self.vtable.size, offset, size)
+    }
+
     /// Opens a connection. Blocks: call it off the GTK main thread.
     pub fn open(self: &Arc<Self>, uri: &str) -> Result<BackendConnection, PluginError> {
         let mut handle: ConnectionHandle = std::ptr::null_mut();
@@ -119,6 +127,23 @@ impl BackendConnection {
         })
     }
 
+    fn not_supported(&self, what: &str) -> PluginError {
+        PluginError::not_supported(format!(
+            "plugin {} is too old for {what} (it was built for an earlier plugin interface)",
+            self.plugin.name
+        ))
+    }
+
+    fn parse<T: DeserializeOwned>(&self, bytes: &[u8], what: &str) -> Result<T, PluginError> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| PluginError::failed(format!("plugin {} sent malformed {what}: {e}", self.plugin.name)))
+    }
+
+    fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        // Serializing the API's own types cannot fail.
+        serde_json::to_vec(value).unwrap_or_default()
+    }
+
     /// Delivers the connection's events to `callback`, from plugin threads.
     pub fn subscribe(
         &self,
@@ -127,6 +152,120 @@ impl BackendConnection {
         let vt = self.plugin.vtable;
         let sink = event_sink(&self.plugin.name, Box::new(callback));
         call(|_out, err| unsafe { (vt.subscribe)(self.handle, sink, err) }).map(drop)
+    }
+}
+
+/// The vtable entry `$field` if the plugin's table is long enough.
+macro_rules! entry {
+    ($self:ident, $field:ident, $what:literal) => {{
+        let vt = $self.plugin.vtable;
+        let offset = std::mem::offset_of!(BackendVtable, $field);
+        if !$self.plugin.has(offset, std::mem::size_of_val(&vt.$field)) {
+            return Err($self.not_supported($what));
+        }
+        vt.$field
+    }};
+}
+
+impl BackendConnection {
+    pub fn connection_info(&self) -> Result<ConnectionInfo, PluginError> {
+        let f = entry!(self, connection_info, "host information");
+        let bytes = call(|out, err| unsafe { f(self.handle, out, err) })?;
+        self.parse(&bytes, "host information")
+    }
+
+    pub fn domain_stats(&self, request: &StatsRequest) -> Result<Vec<DomainStats>, PluginError> {
+        let f = entry!(self, domain_stats, "statistics");
+        let req = Self::to_json(request);
+        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(&req), out, err) })?;
+        self.parse(&bytes, "statistics")
+    }
+
+    pub fn host_stats(&self) -> Result<HostStats, PluginError> {
+        let f = entry!(self, host_stats, "host statistics");
+        let bytes = call(|out, err| unsafe { f(self.handle, out, err) })?;
+        self.parse(&bytes, "host statistics")
+    }
+
+    pub fn domain_action(&self, uuid: &str, action: &DomainAction) -> Result<(), PluginError> {
+        let f = entry!(self, domain_action, "guest lifecycle actions");
+        let arg = Self::to_json(action);
+        call(|_out, err| unsafe {
+            f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), err)
+        })
+        .map(drop)
+    }
+
+    pub fn domain_config(&self, uuid: &str) -> Result<DomainConfig, PluginError> {
+        let f = entry!(self, domain_config, "guest configuration");
+        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), out, err) })?;
+        self.parse(&bytes, "guest configuration")
+    }
+
+    pub fn apply_domain_config(&self, uuid: &str, changes: &ConfigChanges) -> Result<ApplyResult, PluginError> {
+        let f = entry!(self, apply_domain_config, "changing guest configuration");
+        let arg = Self::to_json(changes);
+        let bytes = call(|out, err| unsafe {
+            f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), out, err)
+        })?;
+        self.parse(&bytes, "configuration result")
+    }
+
+    pub fn define_domain(&self, spec: &serde_json::Value) -> Result<DomainInfo, PluginError> {
+        let f = entry!(self, define_domain, "defining guests");
+        let arg = Self::to_json(spec);
+        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(&arg), out, err) })?;
+        self.parse(&bytes, "guest")
+    }
+
+    /// The console endpoint, and the socket the backend connected, if any.
+    pub fn open_console(&self, uuid: &str) -> Result<(ConsoleEndpoint, Option<OwnedFd>), PluginError> {
+        let f = entry!(self, open_console, "consoles");
+        let mut fd: std::ffi::c_int = -1;
+        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), &mut fd, out, err) });
+        // Take ownership first, so the descriptor is closed on any error.
+        let socket = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+        let endpoint = self.parse(&bytes?, "console endpoint")?;
+        Ok((endpoint, socket))
+    }
+
+    pub fn send_keys(&self, uuid: &str, keys: &KeySequence) -> Result<(), PluginError> {
+        let f = entry!(self, send_keys, "sending keys");
+        let arg = Self::to_json(keys);
+        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), err) })
+            .map(drop)
+    }
+
+    /// PNG or binary PPM bytes.
+    pub fn screenshot(&self, uuid: &str) -> Result<Vec<u8>, PluginError> {
+        let f = entry!(self, screenshot, "screenshots");
+        call(|out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), out, err) })
+    }
+
+    pub fn list_networks(&self) -> Result<Vec<NetworkInfo>, PluginError> {
+        let f = entry!(self, list_networks, "virtual networks");
+        let bytes = call(|out, err| unsafe { f(self.handle, out, err) })?;
+        self.parse(&bytes, "networks")
+    }
+
+    pub fn network_action(&self, name: &str, action: &NetworkAction) -> Result<(), PluginError> {
+        let f = entry!(self, network_action, "virtual networks");
+        let arg = Self::to_json(action);
+        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(name.as_bytes()), Bytes::from_slice(&arg), err) })
+            .map(drop)
+    }
+
+    pub fn list_storage_pools(&self) -> Result<Vec<StoragePoolInfo>, PluginError> {
+        let f = entry!(self, list_storage_pools, "storage pools");
+        let bytes = call(|out, err| unsafe { f(self.handle, out, err) })?;
+        self.parse(&bytes, "storage pools")
+    }
+
+    pub fn storage_pool_action(&self, name: &str, action: &StoragePoolAction) -> Result<(), PluginError> {
+        let f = entry!(self, storage_pool_action, "storage pools");
+        let arg = Self::to_json(action);
+        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(name.as_bytes()), Bytes::from_slice(&arg), err) })
+            .map(drop)
     }
 }
 

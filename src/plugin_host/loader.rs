@@ -14,6 +14,7 @@ use std::sync::Arc;
 use virt_manager_plugin_api::abi::{self, EntryFn, PluginDescriptor};
 
 use super::backend::BackendPlugin;
+use super::decoder::DecoderPlugin;
 use super::ffi::HOST_API;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,7 @@ pub struct LoadedPlugin {
     pub abi_major: u32,
     pub abi_minor: u32,
     pub backend: Option<Arc<BackendPlugin>>,
+    pub decoders: Option<Arc<DecoderPlugin>>,
 }
 
 /// Refuses files and directories that users other than the owner (and
@@ -158,11 +160,29 @@ fn check_descriptor(desc: &'static PluginDescriptor) -> Result<LoadedPlugin, Loa
         let b = unsafe { BackendPlugin::new(&name, desc.backend) }.map_err(LoadError::Broken)?;
         Some(Arc::new(b))
     };
+    // `decoders` arrived in 1.1: a 1.0 descriptor is shorter.
+    let has_decoders = abi::has_field(
+        desc.size,
+        std::mem::offset_of!(PluginDescriptor, decoders),
+        std::mem::size_of::<*const abi::DecoderVtable>(),
+    );
+    let decoders = if !has_decoders || desc.decoders.is_null() {
+        None
+    } else {
+        let d = unsafe { DecoderPlugin::new(&name, desc.decoders) }.map_err(LoadError::Broken)?;
+        Some(Arc::new(d))
+    };
+    if backend.is_none() && decoders.is_none() {
+        return Err(LoadError::Broken(
+            "the plugin provides neither a backend nor decoders".into(),
+        ));
+    }
     Ok(LoadedPlugin {
         name,
         version,
         abi_major: desc.abi_major,
         abi_minor: desc.abi_minor,
         backend,
+        decoders,
     })
 }

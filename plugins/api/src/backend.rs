@@ -1,7 +1,9 @@
 //! The safe side of a backend plugin: what a plugin author implements.
 
+use std::os::fd::OwnedFd;
+
 use crate::abi;
-use crate::types::{BackendEvent, BackendInfo, DomainInfo, PluginError};
+use crate::types::*;
 
 /// A hypervisor backend. One type per plugin library; it has no instance:
 /// per-connection state lives in [`Backend::Connection`], global state (an
@@ -26,6 +28,77 @@ pub trait BackendConnection: Send + Sync + 'static {
     /// Starts sending events to `sink`, replacing any earlier sink. The
     /// connection must drop every sink it holds before its own drop returns.
     fn subscribe(&self, sink: EventSink) -> Result<(), PluginError>;
+
+    // ---- ABI 1.1: each defaults to "not supported"; declare what you
+    // implement in `BackendInfo::capabilities`.
+
+    fn connection_info(&self) -> Result<ConnectionInfo, PluginError> {
+        Err(not_supported("host information"))
+    }
+
+    /// Every guest's statistics in one call (never one call per guest).
+    fn domain_stats(&self, _request: &StatsRequest) -> Result<Vec<DomainStats>, PluginError> {
+        Err(not_supported("statistics"))
+    }
+
+    fn host_stats(&self) -> Result<HostStats, PluginError> {
+        Err(not_supported("host statistics"))
+    }
+
+    fn domain_action(&self, _uuid: &str, _action: &DomainAction) -> Result<(), PluginError> {
+        Err(not_supported("guest lifecycle actions"))
+    }
+
+    fn domain_config(&self, _uuid: &str) -> Result<DomainConfig, PluginError> {
+        Err(not_supported("guest configuration"))
+    }
+
+    fn apply_domain_config(
+        &self,
+        _uuid: &str,
+        _changes: &ConfigChanges,
+    ) -> Result<ApplyResult, PluginError> {
+        Err(not_supported("changing guest configuration"))
+    }
+
+    /// Defines a guest from a backend-specific JSON spec.
+    fn define_domain(&self, _spec: &serde_json::Value) -> Result<DomainInfo, PluginError> {
+        Err(not_supported("defining guests"))
+    }
+
+    /// The console endpoint, and a connected socket if the backend made one.
+    fn open_console(&self, _uuid: &str) -> Result<(ConsoleEndpoint, Option<OwnedFd>), PluginError> {
+        Err(not_supported("consoles"))
+    }
+
+    fn send_keys(&self, _uuid: &str, _keys: &KeySequence) -> Result<(), PluginError> {
+        Err(not_supported("sending keys"))
+    }
+
+    /// PNG or binary PPM bytes of the guest's screen.
+    fn screenshot(&self, _uuid: &str) -> Result<Vec<u8>, PluginError> {
+        Err(not_supported("screenshots"))
+    }
+
+    fn list_networks(&self) -> Result<Vec<NetworkInfo>, PluginError> {
+        Err(not_supported("virtual networks"))
+    }
+
+    fn network_action(&self, _name: &str, _action: &NetworkAction) -> Result<(), PluginError> {
+        Err(not_supported("virtual networks"))
+    }
+
+    fn list_storage_pools(&self) -> Result<Vec<StoragePoolInfo>, PluginError> {
+        Err(not_supported("storage pools"))
+    }
+
+    fn storage_pool_action(&self, _name: &str, _action: &StoragePoolAction) -> Result<(), PluginError> {
+        Err(not_supported("storage pools"))
+    }
+}
+
+fn not_supported(what: &str) -> PluginError {
+    PluginError::not_supported(format!("this backend does not support {what}"))
 }
 
 /// The host's thread-safe event callback, as the plugin holds it.

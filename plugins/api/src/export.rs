@@ -8,8 +8,12 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::abi::{self, Bytes, ConnectionHandle, HostApi, Status, Writer};
+use std::ffi::c_int;
+use std::os::fd::IntoRawFd;
+
+use crate::abi::{self, Bytes, ConnectionHandle, DecoderHandle, HostApi, Status, Writer};
 use crate::backend::{Backend, BackendConnection, EventSink};
+use crate::decoder::{Decoded, Decoder, DecoderLibrary, Target};
 use crate::types::{ErrorCode, PluginError};
 
 /// Writes bytes through a host writer.
@@ -132,6 +136,139 @@ pub unsafe extern "C" fn backend_subscribe<B: Backend>(
     })
 }
 
+fn json_arg<T: serde::de::DeserializeOwned>(bytes: Bytes, what: &str) -> Result<T, PluginError> {
+    serde_json::from_slice(unsafe { bytes.as_slice() })
+        .map_err(|e| PluginError::new(ErrorCode::InvalidArgument, format!("malformed {what}: {e}")))
+}
+
+/// Generates a 1.1 backend entry point: `$name(conn, [args...], out?, err)`.
+macro_rules! conn_call {
+    // conn, out, err -> json(conn.method())
+    ($fn:ident, $method:ident) => {
+        pub unsafe extern "C" fn $fn<B: Backend>(conn: ConnectionHandle, out: Writer, err: Writer) -> Status {
+            guard(err, || {
+                let conn = unsafe { connection::<B>(conn)? };
+                write_json(out, &conn.$method()?)
+            })
+        }
+    };
+    // conn, uuid/name, out, err -> json(conn.method(&str))
+    ($fn:ident, $method:ident, str_out, $what:literal) => {
+        pub unsafe extern "C" fn $fn<B: Backend>(
+            conn: ConnectionHandle,
+            arg: Bytes,
+            out: Writer,
+            err: Writer,
+        ) -> Status {
+            guard(err, || {
+                let conn = unsafe { connection::<B>(conn)? };
+                let arg = utf8(arg, $what)?;
+                write_json(out, &conn.$method(&arg)?)
+            })
+        }
+    };
+    // conn, uuid/name, json arg, err -> conn.method(&str, &T)
+    ($fn:ident, $method:ident, str_json_unit, $what:literal, $arg:literal) => {
+        pub unsafe extern "C" fn $fn<B: Backend>(
+            conn: ConnectionHandle,
+            name: Bytes,
+            arg: Bytes,
+            err: Writer,
+        ) -> Status {
+            guard(err, || {
+                let conn = unsafe { connection::<B>(conn)? };
+                let name = utf8(name, $what)?;
+                conn.$method(&name, &json_arg(arg, $arg)?)
+            })
+        }
+    };
+}
+
+conn_call!(backend_connection_info, connection_info);
+conn_call!(backend_host_stats, host_stats);
+conn_call!(backend_list_networks, list_networks);
+conn_call!(backend_list_storage_pools, list_storage_pools);
+conn_call!(backend_domain_config, domain_config, str_out, "UUID");
+conn_call!(backend_domain_action, domain_action, str_json_unit, "UUID", "action");
+conn_call!(backend_send_keys, send_keys, str_json_unit, "UUID", "key sequence");
+conn_call!(backend_network_action, network_action, str_json_unit, "network name", "action");
+conn_call!(backend_storage_pool_action, storage_pool_action, str_json_unit, "pool name", "action");
+
+pub unsafe extern "C" fn backend_domain_stats<B: Backend>(
+    conn: ConnectionHandle,
+    request: Bytes,
+    out: Writer,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        let conn = unsafe { connection::<B>(conn)? };
+        write_json(out, &conn.domain_stats(&json_arg(request, "statistics request")?)?)
+    })
+}
+
+pub unsafe extern "C" fn backend_apply_domain_config<B: Backend>(
+    conn: ConnectionHandle,
+    uuid: Bytes,
+    changes: Bytes,
+    out: Writer,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        let conn = unsafe { connection::<B>(conn)? };
+        let uuid = utf8(uuid, "UUID")?;
+        write_json(out, &conn.apply_domain_config(&uuid, &json_arg(changes, "configuration changes")?)?)
+    })
+}
+
+pub unsafe extern "C" fn backend_define_domain<B: Backend>(
+    conn: ConnectionHandle,
+    spec: Bytes,
+    out: Writer,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        let conn = unsafe { connection::<B>(conn)? };
+        write_json(out, &conn.define_domain(&json_arg(spec, "guest definition")?)?)
+    })
+}
+
+pub unsafe extern "C" fn backend_open_console<B: Backend>(
+    conn: ConnectionHandle,
+    uuid: Bytes,
+    fd: *mut c_int,
+    out: Writer,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        if fd.is_null() {
+            return Err(PluginError::new(ErrorCode::InvalidArgument, "null descriptor pointer"));
+        }
+        unsafe { *fd = -1 };
+        let conn = unsafe { connection::<B>(conn)? };
+        let uuid = utf8(uuid, "UUID")?;
+        let (endpoint, socket) = conn.open_console(&uuid)?;
+        write_json(out, &endpoint)?;
+        if let Some(socket) = socket {
+            unsafe { *fd = socket.into_raw_fd() };
+        }
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn backend_screenshot<B: Backend>(
+    conn: ConnectionHandle,
+    uuid: Bytes,
+    out: Writer,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        let conn = unsafe { connection::<B>(conn)? };
+        let uuid = utf8(uuid, "UUID")?;
+        write_bytes(out, &conn.screenshot(&uuid)?);
+        Ok(())
+    })
+}
+
 /// The vtable for backend type `B`.
 pub const fn backend_vtable<B: Backend>() -> abi::BackendVtable {
     abi::BackendVtable {
@@ -141,6 +278,94 @@ pub const fn backend_vtable<B: Backend>() -> abi::BackendVtable {
         close: backend_close::<B>,
         list_domains: backend_list_domains::<B>,
         subscribe: backend_subscribe::<B>,
+        connection_info: backend_connection_info::<B>,
+        domain_stats: backend_domain_stats::<B>,
+        host_stats: backend_host_stats::<B>,
+        domain_action: backend_domain_action::<B>,
+        domain_config: backend_domain_config::<B>,
+        apply_domain_config: backend_apply_domain_config::<B>,
+        define_domain: backend_define_domain::<B>,
+        open_console: backend_open_console::<B>,
+        send_keys: backend_send_keys::<B>,
+        screenshot: backend_screenshot::<B>,
+        list_networks: backend_list_networks::<B>,
+        network_action: backend_network_action::<B>,
+        list_storage_pools: backend_list_storage_pools::<B>,
+        storage_pool_action: backend_storage_pool_action::<B>,
+    }
+}
+
+// ---------------------------------------------------------------------
+// Decoders
+// ---------------------------------------------------------------------
+
+pub unsafe extern "C" fn decoder_info<D: DecoderLibrary>(out: Writer, err: Writer) -> Status {
+    guard(err, || write_json(out, &crate::types::DecoderLibraryInfo { encodings: D::encodings() }))
+}
+
+pub unsafe extern "C" fn decoder_create<D: DecoderLibrary>(
+    encoding: i32,
+    format: *const abi::PixelFormat,
+    instance: *mut DecoderHandle,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        if format.is_null() || instance.is_null() {
+            return Err(PluginError::new(ErrorCode::InvalidArgument, "null argument"));
+        }
+        let decoder: Box<dyn Decoder> = D::create(encoding, unsafe { &*format })?;
+        // A thin pointer to the fat one.
+        unsafe { *instance = Box::into_raw(Box::new(decoder)) as DecoderHandle };
+        Ok(())
+    })
+}
+
+pub unsafe extern "C" fn decoder_destroy<D: DecoderLibrary>(instance: DecoderHandle) {
+    if instance.is_null() {
+        return;
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        drop(unsafe { Box::from_raw(instance as *mut Box<dyn Decoder>) });
+    }));
+    if let Err(payload) = result {
+        log::error!("while destroying a decoder: {}", panic_message(payload.as_ref()));
+    }
+}
+
+pub unsafe extern "C" fn decoder_decode<D: DecoderLibrary>(
+    instance: DecoderHandle,
+    rect: *const abi::Rect,
+    data: Bytes,
+    fb: *const abi::Framebuffer,
+    result: *mut abi::DecodeResult,
+    err: Writer,
+) -> Status {
+    guard(err, || {
+        if instance.is_null() || rect.is_null() || fb.is_null() || result.is_null() {
+            return Err(PluginError::new(ErrorCode::InvalidArgument, "null argument"));
+        }
+        let decoder = unsafe { &mut *(instance as *mut Box<dyn Decoder>) };
+        let rect = unsafe { *rect };
+        let mut target = unsafe { Target::new(*fb, rect) }?;
+        let data = unsafe { data.as_slice() };
+        let (kind, count) = match decoder.decode(&rect, data, &mut target)? {
+            Decoded::NeedMore(n) => (abi::DECODE_NEED_MORE, n),
+            Decoded::Partial(n) => (abi::DECODE_PARTIAL, n),
+            Decoded::Done(n) => (abi::DECODE_DONE, n),
+        };
+        unsafe { *result = abi::DecodeResult { kind, count } };
+        Ok(())
+    })
+}
+
+/// The vtable for decoder library `D`.
+pub const fn decoder_vtable<D: DecoderLibrary>() -> abi::DecoderVtable {
+    abi::DecoderVtable {
+        size: std::mem::size_of::<abi::DecoderVtable>(),
+        info: decoder_info::<D>,
+        create: decoder_create::<D>,
+        destroy: decoder_destroy::<D>,
+        decode: decoder_decode::<D>,
     }
 }
 

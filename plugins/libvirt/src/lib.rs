@@ -55,6 +55,7 @@ impl Backend for LibvirtBackend {
         BackendInfo {
             uri_schemes: URI_SCHEMES.iter().map(|s| (*s).to_owned()).collect(),
             description: version,
+            ..Default::default()
         }
     }
 
