@@ -1,11 +1,16 @@
 //! The command line: options of the application window (as virt-manager
 //! has them) and subcommands that run without a window.
 
+pub mod capture;
 mod list;
+pub mod plugins;
+pub mod vnc_direct;
 
 use clap::{Parser, Subcommand};
 
-pub use list::run_list;
+pub use list::{open_first, run_list};
+
+use crate::plugin_host::PluginRegistry;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -43,6 +48,26 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect to a VNC server or a guest's console and save its screen as PNG
+    Capture(capture::CaptureArgs),
+    /// List the plugins found, with what they provide and whether they loaded
+    Plugins(plugins::PluginsArgs),
+    /// Manage the plain VNC servers of the vnc-direct backend
+    VncDirect(vnc_direct::VncDirectArgs),
+}
+
+/// Runs a subcommand to completion.
+pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
+    match command {
+        Command::List { json } => {
+            let candidates = crate::demo::candidate_uris(cli.connect.as_deref(), cli.demo)?;
+            let plugins = PluginRegistry::discover();
+            run_list(&plugins, &candidates, *json, &mut std::io::stdout().lock())
+        }
+        Command::Capture(args) => capture::run(cli, args),
+        Command::Plugins(args) => plugins::run(cli, args),
+        Command::VncDirect(args) => vnc_direct::run(cli, args),
+    }
 }
 
 /// A subcommand's failure: printed as one line, exit status 1.

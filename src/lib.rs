@@ -17,4 +17,5 @@ pub mod model;
 pub mod paths;
 pub mod plugin_host;
 pub mod settings;
+pub mod vnc;
 pub mod windows;

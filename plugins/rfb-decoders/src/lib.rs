@@ -1,0 +1,1 @@
+//! RFB decoders (being written).

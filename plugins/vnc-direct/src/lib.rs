@@ -1,0 +1,1 @@
+//! vnc-direct backend (being written).

@@ -1,0 +1,1 @@
+//! The RFB (VNC) client, without GTK (being written).
