@@ -1,23 +1,34 @@
 //! The engine (the seed's engine.py): the only place that knows every
 //! window. Windows emit outputs, connections emit model events, the command
-//! line and (later) D-Bus emit requests; all arrive here as [`EngineMsg`]
-//! on the GTK main thread, and the engine decides what happens.
+//! line (and D-Bus) emit requests; all arrive here as [`EngineMsg`] on the
+//! GTK main thread, and the engine decides what happens.
 //!
-//! Nothing here blocks: connections work on their own threads and report
-//! back through the same channel.
+//! Nothing here blocks: connections work on their own threads, backend
+//! requests run through [`Connection::request`], and results come back as
+//! messages on the same channel.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use relm4::adw;
 use relm4::adw::prelude::*;
 use relm4::gtk::gio;
 use relm4::prelude::*;
+use virt_manager_plugin_api::{
+    capability, ApplyResult, ConfigChanges, DomainAction, DomainConfig, NetworkInfo,
+    StoragePoolInfo,
+};
 
+use crate::i18n::{gettext, gettext_f};
 use crate::model::{Connection, ConnectionId, ModelEvent};
 use crate::plugin_host::{PluginRegistry, PluginStatus};
 use crate::settings::Settings;
 use crate::windows::about::{self, AboutInfo};
+use crate::windows::confirm::{self, Confirm};
+use crate::windows::details::{
+    DetailsInit, DetailsInput, DetailsOutput, DetailsPage, DetailsWindow,
+};
+use crate::windows::host::{HostInit, HostInput, HostOutput, HostWindow};
 use crate::windows::manager::{ManagerInit, ManagerInput, ManagerOutput, ManagerWindow};
 
 #[derive(Debug)]
@@ -30,8 +41,59 @@ pub enum EngineMsg {
     },
     ShowManager,
     ShowAbout,
+    ShowDetails {
+        id: ConnectionId,
+        uuid: String,
+        page: DetailsPage,
+    },
+    ShowHostSummary(ConnectionId),
+    /// A lifecycle action the user asked for (confirmed here if needed).
+    Lifecycle {
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+    },
+    /// A lifecycle action the user has confirmed: run it.
+    Confirmed {
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+    },
     Model(ModelEvent),
     Manager(ManagerOutput),
+    Details(DetailsOutput),
+    Host(HostOutput),
+    /// The statistics preferences changed.
+    StatsSettingsChanged,
+    // Results of backend requests.
+    LifecycleDone {
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+        result: Result<(), String>,
+    },
+    ConfigLoaded {
+        id: ConnectionId,
+        uuid: String,
+        result: Result<DomainConfig, String>,
+    },
+    ConfigApplied {
+        id: ConnectionId,
+        uuid: String,
+        result: Result<ApplyResult, String>,
+    },
+    HostLists {
+        id: ConnectionId,
+        networks: Option<Result<Vec<NetworkInfo>, String>>,
+        pools: Option<Result<Vec<StoragePoolInfo>, String>>,
+    },
+    HostActionDone {
+        id: ConnectionId,
+        result: Result<(), String>,
+    },
 }
 
 pub struct Engine {
@@ -44,10 +106,43 @@ pub struct Engine {
     connections: BTreeMap<ConnectionId, (Vec<String>, Connection)>,
     next_id: ConnectionId,
     manager: Option<Controller<ManagerWindow>>,
+    details: HashMap<(ConnectionId, String), Controller<DetailsWindow>>,
+    hosts: HashMap<ConnectionId, Controller<HostWindow>>,
     /// Keeps the application alive until its first window exists: requests
     /// reach the engine asynchronously, after GApplication would otherwise
     /// have seen no window and quit.
     startup_hold: Option<gio::ApplicationHoldGuard>,
+}
+
+/// Past tense of an action, for confirmations ("“web” paused").
+fn done_text(action: &DomainAction, name: &str) -> String {
+    let msg = match action {
+        DomainAction::Start => "“{guest}” started",
+        DomainAction::Shutdown => "“{guest}” is shutting down",
+        DomainAction::Reboot => "“{guest}” is rebooting",
+        DomainAction::ForceOff => "“{guest}” forced off",
+        DomainAction::Reset => "“{guest}” reset",
+        DomainAction::Pause => "“{guest}” paused",
+        DomainAction::Resume => "“{guest}” resumed",
+        DomainAction::Save => "“{guest}” saved",
+        DomainAction::Delete { .. } => "“{guest}” deleted",
+    };
+    gettext_f(msg, &[("guest", name)])
+}
+
+fn failed_text(action: &DomainAction, name: &str, reason: &str) -> String {
+    let msg = match action {
+        DomainAction::Start => "Could not start “{guest}”: {reason}",
+        DomainAction::Shutdown => "Could not shut down “{guest}”: {reason}",
+        DomainAction::Reboot => "Could not reboot “{guest}”: {reason}",
+        DomainAction::ForceOff => "Could not force “{guest}” off: {reason}",
+        DomainAction::Reset => "Could not reset “{guest}”: {reason}",
+        DomainAction::Pause => "Could not pause “{guest}”: {reason}",
+        DomainAction::Resume => "Could not resume “{guest}”: {reason}",
+        DomainAction::Save => "Could not save “{guest}”: {reason}",
+        DomainAction::Delete { .. } => "Could not delete “{guest}”: {reason}",
+    };
+    gettext_f(msg, &[("guest", name), ("reason", reason)])
 }
 
 impl Engine {
@@ -56,6 +151,17 @@ impl Engine {
         sender: relm4::Sender<EngineMsg>,
         settings: Settings,
     ) -> Self {
+        for key in [
+            "stats-interval",
+            "history-length",
+            "stats-poll-cpu",
+            "stats-poll-memory",
+            "stats-poll-disk",
+            "stats-poll-net",
+        ] {
+            let s = sender.clone();
+            settings.connect_changed(key, move || s.emit(EngineMsg::StatsSettingsChanged));
+        }
         Engine {
             sender,
             settings,
@@ -64,6 +170,8 @@ impl Engine {
             connections: BTreeMap::new(),
             next_id: 1,
             manager: None,
+            details: HashMap::new(),
+            hosts: HashMap::new(),
             startup_hold: Some(app.hold()),
             app,
         }
@@ -80,11 +188,78 @@ impl Engine {
             EngineMsg::Open { candidates } => self.open(candidates),
             EngineMsg::ShowManager => self.show_manager(),
             EngineMsg::ShowAbout => self.show_about(),
+            EngineMsg::ShowDetails { id, uuid, page } => self.show_details(id, &uuid, page),
+            EngineMsg::ShowHostSummary(id) => self.show_host(id),
+            EngineMsg::Lifecycle {
+                id,
+                uuid,
+                name,
+                action,
+            } => self.lifecycle(id, uuid, name, action),
+            EngineMsg::Confirmed {
+                id,
+                uuid,
+                name,
+                action,
+            } => self.run_lifecycle(id, uuid, name, action),
             EngineMsg::Model(ev) => self.model_event(ev),
-            EngineMsg::Manager(ManagerOutput::Reconnect(id)) => {
-                if let Some((_, conn)) = self.connections.get(&id) {
-                    conn.reconnect();
+            EngineMsg::Manager(out) => self.manager_output(out),
+            EngineMsg::Details(out) => self.details_output(out),
+            EngineMsg::Host(out) => self.host_output(out),
+            EngineMsg::StatsSettingsChanged => self.apply_stats_settings(),
+            EngineMsg::LifecycleDone {
+                id,
+                uuid,
+                name,
+                action,
+                result,
+            } => {
+                let text = match &result {
+                    Ok(()) => done_text(&action, &name),
+                    Err(reason) => failed_text(&action, &name, reason),
+                };
+                if let Some(m) = &self.manager {
+                    m.emit(if result.is_ok() {
+                        ManagerInput::ShowInfo(text.clone())
+                    } else {
+                        ManagerInput::ShowError(text.clone())
+                    });
                 }
+                if result.is_err() {
+                    if let Some(d) = self.details.get(&(id, uuid)) {
+                        d.emit(DetailsInput::ShowError(text));
+                    }
+                }
+            }
+            EngineMsg::ConfigLoaded { id, uuid, result } => {
+                if let Some(d) = self.details.get(&(id, uuid)) {
+                    d.emit(DetailsInput::Config(result));
+                }
+            }
+            EngineMsg::ConfigApplied { id, uuid, result } => {
+                if let Some(d) = self.details.get(&(id, uuid)) {
+                    d.emit(DetailsInput::Applied(result));
+                }
+            }
+            EngineMsg::HostLists {
+                id,
+                networks,
+                pools,
+            } => {
+                if let Some(h) = self.hosts.get(&id) {
+                    if let Some(n) = networks {
+                        h.emit(HostInput::Networks(n));
+                    }
+                    if let Some(p) = pools {
+                        h.emit(HostInput::Pools(p));
+                    }
+                }
+            }
+            EngineMsg::HostActionDone { id, result } => {
+                if let (Some(h), Err(message)) = (self.hosts.get(&id), result) {
+                    h.emit(HostInput::ShowError(message));
+                }
+                self.load_host_lists(id);
             }
         }
     }
@@ -101,17 +276,67 @@ impl Engine {
         let id = self.next_id;
         self.next_id += 1;
         let sender = self.sender.clone();
-        let conn = Connection::open(id, candidates.clone(), plugins, move |ev| {
-            sender.emit(EngineMsg::Model(ev));
-        });
+        let conn = Connection::open_with(
+            id,
+            candidates.clone(),
+            plugins,
+            self.settings.stats_config(),
+            move |ev| {
+                sender.emit(EngineMsg::Model(ev));
+            },
+        );
         self.connections.insert(id, (candidates, conn));
     }
 
+    fn connection(&self, id: ConnectionId) -> Option<&Connection> {
+        self.connections.get(&id).map(|(_, c)| c)
+    }
+
+    fn apply_stats_settings(&mut self) {
+        let config = self.settings.stats_config();
+        for (_, conn) in self.connections.values() {
+            conn.set_stats(config);
+        }
+        for d in self.details.values() {
+            d.emit(DetailsInput::Polling(
+                config.request.memory,
+                config.request.disk,
+                config.request.net,
+            ));
+            d.emit(DetailsInput::HistoryLength(config.history));
+        }
+    }
+
     fn model_event(&mut self, ev: ModelEvent) {
+        match &ev {
+            ModelEvent::State { id, uri, state } => {
+                tracing::info!("connection {id} ({uri}): {}", state.as_str())
+            }
+            ModelEvent::DomainChanged { id, domain } | ModelEvent::DomainAdded { id, domain } => {
+                if let Some(d) = self.details.get(&(*id, domain.uuid.clone())) {
+                    d.emit(DetailsInput::Info(domain.clone()));
+                }
+            }
+            ModelEvent::Stats { id, domains, host } => {
+                for (uuid, sample) in domains {
+                    if let Some(d) = self.details.get(&(*id, uuid.clone())) {
+                        d.emit(DetailsInput::Sample(*sample));
+                    }
+                }
+                if let (Some(h), Some(sample)) = (self.hosts.get(id), host) {
+                    h.emit(HostInput::Sample(*sample));
+                }
+            }
+            ModelEvent::Capabilities { id, host, .. } => {
+                if let Some(h) = self.hosts.get(id) {
+                    h.emit(HostInput::Info(host.clone()));
+                }
+            }
+            _ => {}
+        }
         let Some(manager) = &self.manager else { return };
         let input = match ev {
             ModelEvent::State { id, uri, state } => {
-                tracing::info!("connection {id} ({uri}): {}", state.as_str());
                 ManagerInput::ConnectionState { id, uri, state }
             }
             ModelEvent::DomainsListed { id, domains } => {
@@ -120,9 +345,217 @@ impl Engine {
             ModelEvent::DomainAdded { id, domain } => ManagerInput::DomainAdded { id, domain },
             ModelEvent::DomainChanged { id, domain } => ManagerInput::DomainChanged { id, domain },
             ModelEvent::DomainRemoved { id, uuid } => ManagerInput::DomainRemoved { id, uuid },
+            ModelEvent::Capabilities { id, backend, .. } => {
+                ManagerInput::Capabilities { id, backend }
+            }
+            ModelEvent::Stats { id, domains, .. } => ManagerInput::Stats { id, domains },
             ModelEvent::DomainRebooted { .. } => return,
         };
         manager.emit(input);
+    }
+
+    fn manager_output(&mut self, out: ManagerOutput) {
+        match out {
+            ManagerOutput::Reconnect(id) => {
+                if let Some(conn) = self.connection(id) {
+                    conn.reconnect();
+                }
+            }
+            ManagerOutput::Lifecycle {
+                id,
+                uuid,
+                name,
+                action,
+            } => self.lifecycle(id, uuid, name, action),
+            // The console window arrives with the RFB client; until then
+            // a guest opens in its details.
+            ManagerOutput::Open { id, uuid } | ManagerOutput::ShowDetails { id, uuid } => {
+                self.show_details(id, &uuid, DetailsPage::Overview)
+            }
+            ManagerOutput::ShowHostSummary(id) => self.show_host(id),
+        }
+    }
+
+    fn details_output(&mut self, out: DetailsOutput) {
+        match out {
+            DetailsOutput::Lifecycle {
+                id,
+                uuid,
+                name,
+                action,
+            } => self.lifecycle(id, uuid, name, action),
+            DetailsOutput::Apply { id, uuid, changes } => self.apply_config(id, uuid, changes),
+            DetailsOutput::Reload { id, uuid } => self.load_config(id, &uuid),
+            DetailsOutput::OpenConsole { id, uuid } => {
+                self.show_details(id, &uuid, DetailsPage::Overview)
+            }
+            DetailsOutput::Closed { id, uuid } => {
+                self.details.remove(&(id, uuid));
+            }
+        }
+    }
+
+    fn host_output(&mut self, out: HostOutput) {
+        match out {
+            HostOutput::NetworkAction { id, name, action } => {
+                let Some(conn) = self.connection(id) else {
+                    return;
+                };
+                let s = self.sender.clone();
+                conn.request(
+                    move |c| c.network_action(&name, &action),
+                    move |r| {
+                        s.emit(EngineMsg::HostActionDone {
+                            id,
+                            result: r.map_err(|e| e.message),
+                        })
+                    },
+                );
+            }
+            HostOutput::PoolAction { id, name, action } => {
+                let Some(conn) = self.connection(id) else {
+                    return;
+                };
+                let s = self.sender.clone();
+                conn.request(
+                    move |c| c.storage_pool_action(&name, &action),
+                    move |r| {
+                        s.emit(EngineMsg::HostActionDone {
+                            id,
+                            result: r.map_err(|e| e.message),
+                        })
+                    },
+                );
+            }
+            HostOutput::Refresh { id } => self.load_host_lists(id),
+            HostOutput::Closed { id } => {
+                self.hosts.remove(&id);
+            }
+        }
+    }
+
+    /// Confirms where the preferences say so, then runs the action off the
+    /// main thread.
+    fn lifecycle(&mut self, id: ConnectionId, uuid: String, name: String, action: DomainAction) {
+        let confirm = match action {
+            DomainAction::ForceOff => Some(Confirm::ForceOff),
+            DomainAction::Pause => Some(Confirm::Pause),
+            DomainAction::Delete { .. } => Some(Confirm::Delete),
+            _ => None,
+        };
+        match confirm {
+            Some(kind) if self.settings.boolean(kind.settings_key(), true) => {
+                let parent = self.app.active_window();
+                let sender = self.sender.clone();
+                let guest = name.clone();
+                confirm::ask(parent.as_ref(), kind, &guest, move |answer| {
+                    if let Some(delete_storage) = answer {
+                        let action = match action {
+                            DomainAction::Delete { .. } => DomainAction::Delete { delete_storage },
+                            other => other,
+                        };
+                        sender.emit(EngineMsg::Confirmed {
+                            id,
+                            uuid,
+                            name,
+                            action,
+                        });
+                    }
+                });
+            }
+            _ => self.run_lifecycle(id, uuid, name, action),
+        }
+    }
+
+    fn run_lifecycle(
+        &mut self,
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+    ) {
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let s = self.sender.clone();
+        let (u, a) = (uuid.clone(), action.clone());
+        conn.request(
+            move |c| c.domain_action(&u, &a),
+            move |result| {
+                s.emit(EngineMsg::LifecycleDone {
+                    id,
+                    uuid,
+                    name,
+                    action,
+                    result: result.map_err(|e| e.message),
+                })
+            },
+        );
+    }
+
+    fn load_config(&self, id: ConnectionId, uuid: &str) {
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let s = self.sender.clone();
+        let u = uuid.to_owned();
+        let uuid = uuid.to_owned();
+        conn.request(
+            move |c| c.domain_config(&u),
+            move |result| {
+                s.emit(EngineMsg::ConfigLoaded {
+                    id,
+                    uuid,
+                    result: result.map_err(|e| e.message),
+                })
+            },
+        );
+    }
+
+    fn apply_config(&self, id: ConnectionId, uuid: String, changes: ConfigChanges) {
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let s = self.sender.clone();
+        let u = uuid.clone();
+        conn.request(
+            move |c| c.apply_domain_config(&u, &changes),
+            move |result| {
+                s.emit(EngineMsg::ConfigApplied {
+                    id,
+                    uuid,
+                    result: result.map_err(|e| e.message),
+                })
+            },
+        );
+    }
+
+    fn load_host_lists(&self, id: ConnectionId) {
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let caps = conn.backend_info().unwrap_or_default();
+        let (nets, pools) = (
+            caps.has(capability::NETWORKS),
+            caps.has(capability::STORAGE),
+        );
+        let s = self.sender.clone();
+        conn.request(
+            move |c| {
+                let networks = nets.then(|| c.list_networks().map_err(|e| e.message));
+                let pools = pools.then(|| c.list_storage_pools().map_err(|e| e.message));
+                Ok((networks, pools))
+            },
+            move |r: Result<_, virt_manager_plugin_api::PluginError>| {
+                if let Ok((networks, pools)) = r {
+                    s.emit(EngineMsg::HostLists {
+                        id,
+                        networks,
+                        pools,
+                    });
+                }
+            },
+        );
     }
 
     fn show_manager(&mut self) {
@@ -145,11 +578,76 @@ impl Engine {
                 uri,
                 state,
             });
+            if let Some(backend) = conn.backend_info() {
+                controller.emit(ManagerInput::Capabilities { id: *id, backend });
+            }
             let domains = conn.domains().into_iter().map(|d| d.info).collect();
             controller.emit(ManagerInput::DomainsListed { id: *id, domains });
         }
         self.manager = Some(controller);
         self.startup_hold = None;
+    }
+
+    fn show_details(&mut self, id: ConnectionId, uuid: &str, page: DetailsPage) {
+        if let Some(d) = self.details.get(&(id, uuid.to_owned())) {
+            d.emit(DetailsInput::ShowPage(page));
+            d.widget().present();
+            return;
+        }
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let Some(domain) = conn.domain(uuid) else {
+            return;
+        };
+        let config = self.settings.stats_config();
+        let init = DetailsInit {
+            id,
+            info: domain.info.clone(),
+            history: domain.history.iter().copied().collect(),
+            history_len: config.history,
+            backend: conn.backend_info(),
+            polling: (
+                config.request.memory,
+                config.request.disk,
+                config.request.net,
+            ),
+            page,
+        };
+        let controller = DetailsWindow::builder()
+            .launch(init)
+            .forward(&self.sender, EngineMsg::Details);
+        self.app.add_window(controller.widget());
+        controller.widget().present();
+        self.details.insert((id, uuid.to_owned()), controller);
+        self.startup_hold = None;
+        self.load_config(id, uuid);
+    }
+
+    fn show_host(&mut self, id: ConnectionId) {
+        if let Some(h) = self.hosts.get(&id) {
+            h.widget().present();
+            return;
+        }
+        let Some(conn) = self.connection(id) else {
+            return;
+        };
+        let init = HostInit {
+            id,
+            uri: conn.state().0,
+            host: conn.host_info(),
+            backend: conn.backend_info(),
+            history: conn.host_history().iter().copied().collect(),
+            history_len: self.settings.stats_config().history,
+        };
+        let controller = HostWindow::builder()
+            .launch(init)
+            .forward(&self.sender, EngineMsg::Host);
+        self.app.add_window(controller.widget());
+        controller.widget().present();
+        self.hosts.insert(id, controller);
+        self.startup_hold = None;
+        self.load_host_lists(id);
     }
 
     fn show_about(&self) {
@@ -166,7 +664,7 @@ impl Engine {
                     }
                 })
                 .collect(),
-            None => Vec::new(),
+            None => vec![gettext("(still loading)")],
         };
         let parent = self.app.active_window();
         about::show(parent.as_ref(), &AboutInfo { plugins });

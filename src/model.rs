@@ -3,11 +3,16 @@
 //!
 //! A [`Connection`] runs on a worker thread of its own, opens its backend
 //! connection through a plugin, keeps the set of guests current from the
-//! backend's events, and reports every change as a [`ModelEvent`] through a
-//! callback supplied by its owner (the engine forwards them to windows).
+//! backend's events, samples statistics for all guests in one call per
+//! tick, and reports every change as a [`ModelEvent`] through a callback
+//! supplied by its owner (the engine forwards them to windows). Requests
+//! that block (lifecycle actions, configuration) run on threads of their
+//! own through [`Connection::request`].
 
 mod connection;
 mod domain;
+pub mod stats;
 
-pub use connection::{Connection, ConnectionId, ConnectionState, ModelEvent};
+pub use connection::{Connection, ConnectionId, ConnectionState, ModelEvent, StatsConfig};
 pub use domain::Domain;
+pub use stats::{HostSample, Sample};

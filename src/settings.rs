@@ -71,6 +71,57 @@ impl Settings {
         }
     }
 
+    pub fn string(&self, key: &str, default: &str) -> String {
+        self.with_key(key)
+            .map_or_else(|| default.to_owned(), |s| s.string(key).to_string())
+    }
+
+    pub fn set_string(&self, key: &str, value: &str) {
+        if let Some(s) = self.with_key(key) {
+            if let Err(e) = s.set_string(key, value) {
+                tracing::warn!("saving setting {key}: {e}");
+            }
+        }
+    }
+
+    pub fn strv(&self, key: &str) -> Vec<String> {
+        self.with_key(key).map_or_else(Vec::new, |s| {
+            s.strv(key).iter().map(|g| g.to_string()).collect()
+        })
+    }
+
+    pub fn set_strv(&self, key: &str, value: &[String]) {
+        if let Some(s) = self.with_key(key) {
+            let refs: Vec<&str> = value.iter().map(String::as_str).collect();
+            if let Err(e) = s.set_strv(key, refs) {
+                tracing::warn!("saving setting {key}: {e}");
+            }
+        }
+    }
+
+    /// Calls `f` whenever `key` changes (on the main thread).
+    pub fn connect_changed(&self, key: &str, f: impl Fn() + 'static) {
+        if let Some(s) = self.with_key(key) {
+            s.connect_changed(Some(key), move |_, _| f());
+        }
+    }
+
+    /// The statistics settings as the model takes them.
+    pub fn stats_config(&self) -> crate::model::StatsConfig {
+        crate::model::StatsConfig {
+            interval: std::time::Duration::from_secs(
+                self.int("stats-interval", 3).clamp(1, 60) as u64
+            ),
+            history: self.int("history-length", 120).clamp(10, 3600) as usize,
+            request: virt_manager_plugin_api::StatsRequest {
+                cpu: self.boolean("stats-poll-cpu", true),
+                memory: self.boolean("stats-poll-memory", false),
+                disk: self.boolean("stats-poll-disk", false),
+                net: self.boolean("stats-poll-net", false),
+            },
+        }
+    }
+
     /// The underlying object, for binding widgets to keys.
     pub fn gio(&self) -> Option<&gio::Settings> {
         self.inner.as_ref()

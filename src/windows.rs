@@ -4,7 +4,12 @@
 
 pub mod a11y;
 pub mod about;
+pub mod confirm;
+pub mod details;
+pub mod format;
+pub mod host;
 pub mod manager;
 mod state_text;
+pub mod widgets;
 
 pub use state_text::{state_icon_name, state_label};

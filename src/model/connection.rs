@@ -1,14 +1,47 @@
 //! One hypervisor connection and its guests, kept current on a worker.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
-use virt_manager_plugin_api::{BackendEvent, DomainInfo};
+use virt_manager_plugin_api::{
+    capability, BackendEvent, BackendInfo, ConnectionInfo, DomainInfo, ErrorCode, PluginError,
+    StatsRequest,
+};
 
 use super::domain::Domain;
+use super::stats::{History, HostSample, Sample, Sampler};
 use crate::plugin_host::{uri_scheme, BackendConnection, PluginRegistry};
+
+/// How and what to sample (from the preferences).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatsConfig {
+    pub interval: Duration,
+    /// Samples kept per guest.
+    pub history: usize,
+    pub request: StatsRequest,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            interval: Duration::from_secs(3),
+            history: 120,
+            request: StatsRequest {
+                cpu: true,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl StatsConfig {
+    /// The shortest interval allowed: a bulk call per second is the most a
+    /// busy host should pay for.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+}
 
 /// Identifies a connection for the life of the process (URIs can repeat).
 pub type ConnectionId = u64;
@@ -66,6 +99,18 @@ pub enum ModelEvent {
         id: ConnectionId,
         uuid: String,
     },
+    /// What the backend offers and what the host is, once per connect.
+    Capabilities {
+        id: ConnectionId,
+        backend: BackendInfo,
+        host: Option<ConnectionInfo>,
+    },
+    /// One statistics tick: a sample for every guest that has one.
+    Stats {
+        id: ConnectionId,
+        domains: Vec<(String, Sample)>,
+        host: Option<HostSample>,
+    },
 }
 
 type Notify = Arc<dyn Fn(ModelEvent) + Send + Sync>;
@@ -73,12 +118,14 @@ type Notify = Arc<dyn Fn(ModelEvent) + Send + Sync>;
 enum Command {
     Reconnect,
     Close,
+    SetStats(StatsConfig),
 }
 
 /// Internal: what the worker's inner loop saw.
 enum Input {
     Command(Command),
     Backend(BackendEvent),
+    Tick,
 }
 
 /// A connection handle. Dropping it closes the connection in the
@@ -86,9 +133,20 @@ enum Input {
 pub struct Connection {
     id: ConnectionId,
     cmd_tx: Sender<Command>,
-    domains: Arc<RwLock<BTreeMap<String, Domain>>>,
-    state: Arc<RwLock<(String, ConnectionState)>>,
+    shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
+}
+
+/// What the worker publishes for the handle's readers.
+struct Shared {
+    domains: RwLock<BTreeMap<String, Domain>>,
+    state: RwLock<(String, ConnectionState)>,
+    /// The open backend connection, for requests on other threads.
+    current: Mutex<Option<Arc<BackendConnection>>>,
+    backend_info: RwLock<Option<BackendInfo>>,
+    host_info: RwLock<Option<ConnectionInfo>>,
+    host_history: RwLock<History<HostSample>>,
+    stats: RwLock<StatsConfig>,
 }
 
 impl Connection {
@@ -99,20 +157,34 @@ impl Connection {
         plugins: Arc<PluginRegistry>,
         notify: impl Fn(ModelEvent) + Send + Sync + 'static,
     ) -> Connection {
+        Self::open_with(id, candidates, plugins, StatsConfig::default(), notify)
+    }
+
+    /// As [`Connection::open`], sampling statistics as `stats` says.
+    pub fn open_with(
+        id: ConnectionId,
+        candidates: Vec<String>,
+        plugins: Arc<PluginRegistry>,
+        stats: StatsConfig,
+        notify: impl Fn(ModelEvent) + Send + Sync + 'static,
+    ) -> Connection {
         assert!(!candidates.is_empty(), "a connection needs a URI");
         let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
-        let domains = Arc::new(RwLock::new(BTreeMap::new()));
-        let state = Arc::new(RwLock::new((
-            candidates[0].clone(),
-            ConnectionState::Connecting,
-        )));
+        let shared = Arc::new(Shared {
+            domains: RwLock::new(BTreeMap::new()),
+            state: RwLock::new((candidates[0].clone(), ConnectionState::Connecting)),
+            current: Mutex::new(None),
+            backend_info: RwLock::new(None),
+            host_info: RwLock::new(None),
+            host_history: RwLock::new(History::new(stats.history)),
+            stats: RwLock::new(stats),
+        });
         let worker = Worker {
             id,
             candidates,
             plugins,
             notify: Arc::new(notify),
-            domains: domains.clone(),
-            state: state.clone(),
+            shared: shared.clone(),
             cmd_rx,
         };
         let handle = std::thread::Builder::new()
@@ -122,8 +194,7 @@ impl Connection {
         Connection {
             id,
             cmd_tx,
-            domains,
-            state,
+            shared,
             worker: Some(handle),
         }
     }
@@ -134,12 +205,78 @@ impl Connection {
 
     /// The URI in use and the current state.
     pub fn state(&self) -> (String, ConnectionState) {
-        self.state.read().unwrap().clone()
+        self.shared.state.read().unwrap().clone()
     }
 
     /// The guests as currently known, by UUID.
     pub fn domains(&self) -> Vec<Domain> {
-        self.domains.read().unwrap().values().cloned().collect()
+        self.shared
+            .domains
+            .read()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// One guest, by UUID.
+    pub fn domain(&self, uuid: &str) -> Option<Domain> {
+        self.shared.domains.read().unwrap().get(uuid).cloned()
+    }
+
+    /// A guest by UUID first, then by name (as virsh resolves names).
+    pub fn find_domain(&self, uuid_or_name: &str) -> Option<Domain> {
+        let domains = self.shared.domains.read().unwrap();
+        domains
+            .get(uuid_or_name)
+            .or_else(|| domains.get(&uuid_or_name.to_ascii_lowercase()))
+            .or_else(|| domains.values().find(|d| d.info.name == uuid_or_name))
+            .cloned()
+    }
+
+    /// What the backend of the open connection offers.
+    pub fn backend_info(&self) -> Option<BackendInfo> {
+        self.shared.backend_info.read().unwrap().clone()
+    }
+
+    /// What the host is (hypervisor, CPUs, memory), if the backend says.
+    pub fn host_info(&self) -> Option<ConnectionInfo> {
+        self.shared.host_info.read().unwrap().clone()
+    }
+
+    pub fn host_history(&self) -> History<HostSample> {
+        self.shared.host_history.read().unwrap().clone()
+    }
+
+    /// Changes what is sampled and how often, from the next tick on.
+    pub fn set_stats(&self, config: StatsConfig) {
+        let _ = self.cmd_tx.send(Command::SetStats(config));
+    }
+
+    /// Runs a blocking backend call on a thread of its own and hands the
+    /// result to `done` there. Fails with `Disconnected` when the
+    /// connection is not open.
+    pub fn request<R: Send + 'static>(
+        &self,
+        call: impl FnOnce(&BackendConnection) -> Result<R, PluginError> + Send + 'static,
+        done: impl FnOnce(Result<R, PluginError>) + Send + 'static,
+    ) {
+        let current = self.shared.current.lock().unwrap().clone();
+        let spawned = std::thread::Builder::new()
+            .name("backend-request".into())
+            .spawn(move || {
+                let result = match current {
+                    Some(conn) => call(&conn),
+                    None => Err(PluginError::new(
+                        ErrorCode::Disconnected,
+                        "the connection is not open",
+                    )),
+                };
+                done(result);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a request thread: {e}");
+        }
     }
 
     /// Reconnects a failed or disconnected connection.
@@ -168,14 +305,13 @@ struct Worker {
     candidates: Vec<String>,
     plugins: Arc<PluginRegistry>,
     notify: Notify,
-    domains: Arc<RwLock<BTreeMap<String, Domain>>>,
-    state: Arc<RwLock<(String, ConnectionState)>>,
+    shared: Arc<Shared>,
     cmd_rx: Receiver<Command>,
 }
 
 impl Worker {
     fn set_state(&self, uri: &str, state: ConnectionState) {
-        *self.state.write().unwrap() = (uri.to_owned(), state.clone());
+        *self.shared.state.write().unwrap() = (uri.to_owned(), state.clone());
         (self.notify)(ModelEvent::State {
             id: self.id,
             uri: uri.to_owned(),
@@ -196,9 +332,12 @@ impl Worker {
                 return;
             }
             // Failed or disconnected: wait for the user (or autoconnect).
-            match self.cmd_rx.recv() {
-                Ok(Command::Reconnect) => continue,
-                Ok(Command::Close) | Err(_) => return,
+            loop {
+                match self.cmd_rx.recv() {
+                    Ok(Command::Reconnect) => break,
+                    Ok(Command::SetStats(c)) => self.apply_stats_config(c),
+                    Ok(Command::Close) | Err(_) => return,
+                }
             }
         }
     }
@@ -238,7 +377,28 @@ impl Worker {
         Err(last.expect("at least one candidate"))
     }
 
+    fn apply_stats_config(&self, config: StatsConfig) {
+        let config = StatsConfig {
+            interval: config.interval.max(StatsConfig::MIN_INTERVAL),
+            ..config
+        };
+        *self.shared.stats.write().unwrap() = config;
+        self.shared
+            .host_history
+            .write()
+            .unwrap()
+            .set_capacity(config.history);
+        for d in self.shared.domains.write().unwrap().values_mut() {
+            d.history.set_capacity(config.history);
+        }
+    }
+
+    fn history_len(&self) -> usize {
+        self.shared.stats.read().unwrap().history
+    }
+
     fn serve(&self, uri: &str, conn: BackendConnection, events: Receiver<BackendEvent>) -> Ended {
+        let conn = Arc::new(conn);
         // Subscribed before listing: an event racing the list is applied
         // after it, and every event is an upsert or a removal, so nothing
         // is lost or doubled.
@@ -249,20 +409,50 @@ impl Worker {
                 return Ended::Idle;
             }
         };
+        let history = self.history_len();
         {
-            let mut map = self.domains.write().unwrap();
+            let mut map = self.shared.domains.write().unwrap();
             map.clear();
             for d in &listed {
-                map.insert(d.uuid.clone(), Domain::new(d.clone()));
+                map.insert(d.uuid.clone(), Domain::new(d.clone(), history));
             }
         }
+        let backend = conn.plugin().info().clone();
+        let host = if backend.has(capability::HOST_INFO) {
+            conn.connection_info()
+                .map_err(|e| tracing::info!("{uri}: no host information: {e}"))
+                .ok()
+        } else {
+            None
+        };
+        *self.shared.backend_info.write().unwrap() = Some(backend.clone());
+        *self.shared.host_info.write().unwrap() = host.clone();
+        *self.shared.current.lock().unwrap() = Some(conn.clone());
         (self.notify)(ModelEvent::DomainsListed {
             id: self.id,
             domains: listed,
         });
+        (self.notify)(ModelEvent::Capabilities {
+            id: self.id,
+            backend: backend.clone(),
+            host: host.clone(),
+        });
         self.set_state(uri, ConnectionState::Active);
 
-        loop {
+        let sampling = backend.has(capability::STATISTICS);
+        let host_cpus = host.as_ref().map_or(0, |h| h.cpus);
+        let mut sampler = Sampler::default();
+        let mut interval = self.shared.stats.read().unwrap().interval;
+        let mut ticker = if sampling {
+            crossbeam_channel::tick(interval)
+        } else {
+            crossbeam_channel::never()
+        };
+        if sampling {
+            self.sample(&conn, &mut sampler, host_cpus);
+        }
+
+        let ended = loop {
             let input = crossbeam_channel::select! {
                 recv(self.cmd_rx) -> c => Input::Command(c.unwrap_or(Command::Close)),
                 recv(events) -> e => match e {
@@ -272,42 +462,99 @@ impl Worker {
                         reason: "the backend stopped sending events".into(),
                     }),
                 },
+                recv(ticker) -> _ => Input::Tick,
             };
             match input {
                 Input::Command(Command::Close) => {
-                    drop(conn);
-                    self.domains.write().unwrap().clear();
-                    self.set_state(uri, ConnectionState::Disconnected("closed".into()));
-                    return Ended::Closed;
+                    break (
+                        ConnectionState::Disconnected("closed".into()),
+                        Ended::Closed,
+                    );
                 }
                 Input::Command(Command::Reconnect) => {}
+                Input::Command(Command::SetStats(c)) => {
+                    self.apply_stats_config(c);
+                    let new = self.shared.stats.read().unwrap().interval;
+                    if sampling && new != interval {
+                        interval = new;
+                        ticker = crossbeam_channel::tick(interval);
+                    }
+                }
                 Input::Backend(BackendEvent::Disconnected { reason }) => {
-                    drop(conn);
-                    self.domains.write().unwrap().clear();
-                    self.set_state(uri, ConnectionState::Disconnected(reason));
-                    return Ended::Idle;
+                    break (ConnectionState::Disconnected(reason), Ended::Idle);
                 }
                 Input::Backend(ev) => self.apply(ev),
+                Input::Tick => self.sample(&conn, &mut sampler, host_cpus),
             }
+        };
+        *self.shared.current.lock().unwrap() = None;
+        drop(conn);
+        self.shared.domains.write().unwrap().clear();
+        self.set_state(uri, ended.0);
+        ended.1
+    }
+
+    /// One statistics tick: one bulk call for all guests, one for the host.
+    fn sample(&self, conn: &BackendConnection, sampler: &mut Sampler, host_cpus: u32) {
+        let request = self.shared.stats.read().unwrap().request;
+        let now = Instant::now();
+        let stats = match conn.domain_stats(&request) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!("statistics: {e}");
+                return;
+            }
+        };
+        let host = match conn.host_stats() {
+            Ok(h) => Some(sampler.host_sample(&h)),
+            Err(e) if e.code == ErrorCode::NotSupported => None,
+            Err(e) => {
+                tracing::debug!("host statistics: {e}");
+                None
+            }
+        };
+        let host_cpus = if host_cpus > 0 { host_cpus } else { 1 };
+        let mut samples = Vec::with_capacity(stats.len());
+        {
+            let mut map = self.shared.domains.write().unwrap();
+            for st in &stats {
+                let sample = sampler.sample(st, now, host_cpus);
+                if let Some(d) = map.get_mut(&st.uuid) {
+                    d.history.push(sample);
+                    samples.push((st.uuid.clone(), sample));
+                }
+            }
+            sampler.retain(|uuid| map.contains_key(uuid));
         }
+        if let Some(h) = host {
+            self.shared.host_history.write().unwrap().push(h);
+        }
+        (self.notify)(ModelEvent::Stats {
+            id: self.id,
+            domains: samples,
+            host,
+        });
     }
 
     fn apply(&self, ev: BackendEvent) {
         let id = self.id;
         let event = match ev {
             BackendEvent::DomainAdded { domain } | BackendEvent::DomainChanged { domain } => {
-                let mut map = self.domains.write().unwrap();
-                let existed = map
-                    .insert(domain.uuid.clone(), Domain::new(domain.clone()))
-                    .is_some();
-                if existed {
-                    ModelEvent::DomainChanged { id, domain }
-                } else {
-                    ModelEvent::DomainAdded { id, domain }
+                let history = self.history_len();
+                let mut map = self.shared.domains.write().unwrap();
+                match map.get_mut(&domain.uuid) {
+                    Some(existing) => {
+                        existing.info = domain.clone();
+                        ModelEvent::DomainChanged { id, domain }
+                    }
+                    None => {
+                        map.insert(domain.uuid.clone(), Domain::new(domain.clone(), history));
+                        ModelEvent::DomainAdded { id, domain }
+                    }
                 }
             }
             BackendEvent::DomainRemoved { uuid } => {
-                if self.domains.write().unwrap().remove(&uuid).is_none() {
+                if self.shared.domains.write().unwrap().remove(&uuid).is_none() {
                     return;
                 }
                 ModelEvent::DomainRemoved { id, uuid }

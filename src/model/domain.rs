@@ -1,15 +1,25 @@
-//! One guest as the application keeps it.
+//! One guest as the application keeps it: what the backend lists, and its
+//! statistics over time.
 
 use virt_manager_plugin_api::DomainInfo;
 
-/// A guest of a connection. Later: its statistics history.
+use super::stats::{History, Sample};
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Domain {
     pub info: DomainInfo,
+    pub history: History<Sample>,
 }
 
 impl Domain {
-    pub fn new(info: DomainInfo) -> Self {
-        Domain { info }
+    pub fn new(info: DomainInfo, history_len: usize) -> Self {
+        Domain {
+            info,
+            history: History::new(history_len),
+        }
+    }
+
+    pub fn latest(&self) -> Option<&Sample> {
+        self.history.latest()
     }
 }

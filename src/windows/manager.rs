@@ -1,24 +1,27 @@
 //! The manager window (the seed's manager.py): every guest of every
-//! connection in one live list.
+//! connection in one live list, with lifecycle actions, search and sorting.
 //!
-//! The list is a `GtkListView` over a `gio::ListStore` of [`GuestObject`]s,
-//! sorted by name, with recycled rows: updating a guest notifies its
-//! object's properties and only its row (if visible) repaints.
+//! The list is a `GtkListView` over a `gio::ListStore` of [`GuestObject`]s
+//! through a filter and a sort model, with recycled rows: a statistics tick
+//! updates objects, and only visible rows repaint. Lifecycle requests go to
+//! the engine, which confirms, runs and reports them.
 
 mod guest_object;
 mod guest_row;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use relm4::adw;
 use relm4::adw::prelude::*;
 use relm4::gtk;
 use relm4::gtk::{gio, glib};
 use relm4::prelude::*;
-use virt_manager_plugin_api::DomainInfo;
+use virt_manager_plugin_api::{capability, BackendInfo, DomainAction, DomainInfo, DomainState};
 
 use crate::i18n::{gettext, gettext_f};
-use crate::model::{ConnectionId, ConnectionState};
+use crate::model::{ConnectionId, ConnectionState, Sample};
 use crate::settings::Settings;
 
 pub use guest_object::GuestObject;
@@ -27,12 +30,136 @@ pub struct ManagerInit {
     pub settings: Settings,
 }
 
+/// What the user asks of the selected guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GuestCommand {
+    /// The console of a running guest, else its details.
+    Open,
+    Details,
+    /// Start a stopped guest or resume a paused one.
+    Run,
+    Pause,
+    Shutdown,
+    Reboot,
+    Reset,
+    ForceOff,
+    Save,
+    Delete,
+}
+
+impl GuestCommand {
+    const ALL: [GuestCommand; 10] = [
+        GuestCommand::Open,
+        GuestCommand::Details,
+        GuestCommand::Run,
+        GuestCommand::Pause,
+        GuestCommand::Shutdown,
+        GuestCommand::Reboot,
+        GuestCommand::Reset,
+        GuestCommand::ForceOff,
+        GuestCommand::Save,
+        GuestCommand::Delete,
+    ];
+
+    /// The window action's name (`win.guest-…`).
+    fn action_name(self) -> &'static str {
+        match self {
+            GuestCommand::Open => "guest-open",
+            GuestCommand::Details => "guest-details",
+            GuestCommand::Run => "guest-run",
+            GuestCommand::Pause => "guest-pause",
+            GuestCommand::Shutdown => "guest-shutdown",
+            GuestCommand::Reboot => "guest-reboot",
+            GuestCommand::Reset => "guest-reset",
+            GuestCommand::ForceOff => "guest-force-off",
+            GuestCommand::Save => "guest-save",
+            GuestCommand::Delete => "guest-delete",
+        }
+    }
+
+    /// Whether the command makes sense for a guest in `state` on a backend
+    /// offering `caps`.
+    pub fn allowed(self, state: DomainState, caps: Option<&BackendInfo>) -> bool {
+        let has = |c: &str| caps.is_some_and(|b| b.has(c));
+        let active = matches!(
+            state,
+            DomainState::Running | DomainState::Blocked | DomainState::Paused
+        );
+        match self {
+            GuestCommand::Open | GuestCommand::Details => true,
+            GuestCommand::Run => {
+                has(capability::LIFECYCLE)
+                    && matches!(
+                        state,
+                        DomainState::Shutoff
+                            | DomainState::Crashed
+                            | DomainState::Nostate
+                            | DomainState::Paused
+                    )
+            }
+            GuestCommand::Pause => {
+                has(capability::LIFECYCLE)
+                    && matches!(state, DomainState::Running | DomainState::Blocked)
+            }
+            GuestCommand::Shutdown
+            | GuestCommand::Reboot
+            | GuestCommand::Reset
+            | GuestCommand::ForceOff => has(capability::LIFECYCLE) && active,
+            GuestCommand::Save => has(capability::MANAGED_SAVE) && active,
+            GuestCommand::Delete => {
+                has(capability::DELETE)
+                    && matches!(state, DomainState::Shutoff | DomainState::Crashed)
+            }
+        }
+    }
+
+    /// The backend action, for lifecycle commands.
+    pub fn action(self, state: DomainState) -> Option<DomainAction> {
+        Some(match self {
+            GuestCommand::Run if state == DomainState::Paused => DomainAction::Resume,
+            GuestCommand::Run => DomainAction::Start,
+            GuestCommand::Pause => DomainAction::Pause,
+            GuestCommand::Shutdown => DomainAction::Shutdown,
+            GuestCommand::Reboot => DomainAction::Reboot,
+            GuestCommand::Reset => DomainAction::Reset,
+            GuestCommand::ForceOff => DomainAction::ForceOff,
+            GuestCommand::Save => DomainAction::Save,
+            GuestCommand::Delete => DomainAction::Delete {
+                delete_storage: false,
+            },
+            GuestCommand::Open | GuestCommand::Details => return None,
+        })
+    }
+}
+
+/// How the list is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    State,
+    Cpu,
+}
+
+impl SortKey {
+    fn from_name(s: &str) -> Self {
+        match s {
+            "state" => SortKey::State,
+            "cpu" => SortKey::Cpu,
+            _ => SortKey::Name,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum ManagerInput {
     ConnectionState {
         id: ConnectionId,
         uri: String,
         state: ConnectionState,
+    },
+    Capabilities {
+        id: ConnectionId,
+        backend: BackendInfo,
     },
     DomainsListed {
         id: ConnectionId,
@@ -50,13 +177,50 @@ pub enum ManagerInput {
         id: ConnectionId,
         uuid: String,
     },
-    /// The user asked to retry a failed or lost connection.
+    Stats {
+        id: ConnectionId,
+        domains: Vec<(String, Sample)>,
+    },
+    /// A failure the user should read (a lifecycle action's, say).
+    ShowError(String),
+    /// A short confirmation ("“web” paused").
+    ShowInfo(String),
+    /// Filters the list to guests matching this search.
+    Search(String),
     RetryClicked,
+    Command(GuestCommand),
+    SelectionChanged,
+    Activated(u32),
+    SortBy(SortKey),
+    ContextMenu {
+        position: u32,
+        row: gtk::Widget,
+        x: f64,
+        y: f64,
+    },
+    HostDetails,
 }
 
 #[derive(Debug)]
 pub enum ManagerOutput {
     Reconnect(ConnectionId),
+    /// A lifecycle action on a guest; the engine confirms where needed.
+    Lifecycle {
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+    },
+    /// The guest's console if it is running, else its details.
+    Open {
+        id: ConnectionId,
+        uuid: String,
+    },
+    ShowDetails {
+        id: ConnectionId,
+        uuid: String,
+    },
+    ShowHostSummary(ConnectionId),
 }
 
 /// Which page the window shows.
@@ -70,27 +234,43 @@ enum Page {
         reason: String,
     },
     NoGuests(String),
+    NoResults,
     Guests,
 }
 
 struct ConnectionEntry {
     uri: String,
     state: ConnectionState,
+    backend: Option<BackendInfo>,
 }
 
 pub struct ManagerWindow {
     store: gio::ListStore,
-    /// (connection, uuid) to its position-independent list object.
+    filter_model: gtk::FilterListModel,
+    filter: gtk::CustomFilter,
+    sorter: gtk::CustomSorter,
+    selection: gtk::SingleSelection,
+    /// (connection, uuid) to its list object.
     index: HashMap<(ConnectionId, String), GuestObject>,
     connections: BTreeMap<ConnectionId, ConnectionEntry>,
+    search: Rc<RefCell<String>>,
+    sort_key: Rc<Cell<SortKey>>,
     page: Page,
     settings: Settings,
+    actions: HashMap<GuestCommand, gio::SimpleAction>,
+    toasts: adw::ToastOverlay,
+    context_menu: gtk::PopoverMenu,
+    list_view: gtk::ListView,
 }
 
 impl ManagerWindow {
     fn compute_page(&self) -> Page {
         if self.store.n_items() > 0 {
-            return Page::Guests;
+            return if self.filter_model.n_items() > 0 {
+                Page::Guests
+            } else {
+                Page::NoResults
+            };
         }
         let states = || self.connections.iter();
         if let Some((_, c)) = states().find(|(_, c)| c.state == ConnectionState::Connecting) {
@@ -121,10 +301,7 @@ impl ManagerWindow {
     fn subtitle(&self) -> String {
         match self.connections.len() {
             0 => String::new(),
-            1 => {
-                let c = self.connections.values().next().unwrap();
-                display_uri(&c.uri)
-            }
+            1 => display_uri(&self.connections.values().next().unwrap().uri),
             n => gettext_f("{n} connections", &[("n", &n.to_string())]),
         }
     }
@@ -145,6 +322,56 @@ impl ManagerWindow {
             .retain(|o| o.downcast_ref::<GuestObject>().is_some_and(&keep));
         self.index.retain(|_, o| keep(o));
     }
+
+    fn selected(&self) -> Option<GuestObject> {
+        self.selection.selected_item().and_downcast::<GuestObject>()
+    }
+
+    /// Enables exactly the commands that apply to the selected guest.
+    fn update_actions(&self) {
+        let selected = self.selected();
+        for (cmd, action) in &self.actions {
+            let enabled = selected.as_ref().is_some_and(|g| {
+                let caps = self
+                    .connections
+                    .get(&g.connection())
+                    .and_then(|c| c.backend.as_ref());
+                cmd.allowed(g.domain_state(), caps)
+            });
+            action.set_enabled(enabled);
+        }
+    }
+
+    fn emit_command(&self, cmd: GuestCommand, sender: &ComponentSender<Self>) {
+        let Some(guest) = self.selected() else { return };
+        let (id, uuid) = (guest.connection(), guest.uuid());
+        let caps = self.connections.get(&id).and_then(|c| c.backend.as_ref());
+        if !cmd.allowed(guest.domain_state(), caps) {
+            return;
+        }
+        let out = match cmd {
+            GuestCommand::Open => ManagerOutput::Open { id, uuid },
+            GuestCommand::Details => ManagerOutput::ShowDetails { id, uuid },
+            _ => match cmd.action(guest.domain_state()) {
+                Some(action) => ManagerOutput::Lifecycle {
+                    id,
+                    uuid,
+                    name: guest.name(),
+                    action,
+                },
+                None => return,
+            },
+        };
+        let _ = sender.output(out);
+    }
+
+    fn toast(&self, text: &str, timeout: u32) {
+        let toast = adw::Toast::builder()
+            .title(glib::markup_escape_text(text).as_str())
+            .timeout(timeout)
+            .build();
+        self.toasts.add_toast(toast);
+    }
 }
 
 /// A URI as the user reads it: the demo host by name, not by file path.
@@ -154,6 +381,105 @@ pub fn display_uri(uri: &str) -> String {
     } else {
         uri.to_owned()
     }
+}
+
+/// True when `guest` matches every word of the search: in its name
+/// (case-insensitive) or as its state ("running", "shutoff", "paused", or
+/// the translated state).
+fn matches_search(guest: &GuestObject, search: &str) -> bool {
+    let name = guest.name().to_lowercase();
+    let state = guest.state();
+    let label = guest.state_label().to_lowercase();
+    search
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .all(|word| {
+            name.contains(&word)
+                || state == word
+                || label == word
+                || (word == "shut off" && state == "shutoff")
+        })
+}
+
+fn state_rank(state: DomainState) -> u8 {
+    match state {
+        DomainState::Running | DomainState::Blocked => 0,
+        DomainState::Paused => 1,
+        DomainState::Pmsuspended => 2,
+        DomainState::Shutdown => 3,
+        DomainState::Crashed => 4,
+        DomainState::Shutoff => 5,
+        DomainState::Nostate => 6,
+    }
+}
+
+fn compare(a: &GuestObject, b: &GuestObject, key: SortKey) -> std::cmp::Ordering {
+    let by_name = || a.name().to_lowercase().cmp(&b.name().to_lowercase());
+    match key {
+        SortKey::Name => by_name(),
+        SortKey::State => state_rank(a.domain_state())
+            .cmp(&state_rank(b.domain_state()))
+            .then_with(by_name),
+        SortKey::Cpu => {
+            let (ca, cb) = (a.cpu().unwrap_or(-1.0), b.cpu().unwrap_or(-1.0));
+            cb.partial_cmp(&ca)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(by_name)
+        }
+    }
+}
+
+fn guest_menu() -> gio::Menu {
+    let menu = gio::Menu::new();
+    let section = gio::Menu::new();
+    section.append(Some(&gettext("_Open")), Some("win.guest-open"));
+    section.append(Some(&gettext("_Details")), Some("win.guest-details"));
+    menu.append_section(None, &section);
+    let power = gio::Menu::new();
+    power.append(Some(&gettext("_Run")), Some("win.guest-run"));
+    power.append(Some(&gettext("_Pause")), Some("win.guest-pause"));
+    power.append(Some(&gettext("Shut _Down")), Some("win.guest-shutdown"));
+    power.append(Some(&gettext("Re_boot")), Some("win.guest-reboot"));
+    power.append(Some(&gettext("Force _Reset")), Some("win.guest-reset"));
+    power.append(Some(&gettext("_Force Off")), Some("win.guest-force-off"));
+    power.append(Some(&gettext("_Save")), Some("win.guest-save"));
+    menu.append_section(None, &power);
+    let delete = gio::Menu::new();
+    delete.append(Some(&gettext("De_lete…")), Some("win.guest-delete"));
+    menu.append_section(None, &delete);
+    menu
+}
+
+fn shutdown_menu() -> gio::Menu {
+    let menu = gio::Menu::new();
+    menu.append(Some(&gettext("Re_boot")), Some("win.guest-reboot"));
+    menu.append(Some(&gettext("Shut _Down")), Some("win.guest-shutdown"));
+    menu.append(Some(&gettext("Force _Reset")), Some("win.guest-reset"));
+    menu.append(Some(&gettext("_Force Off")), Some("win.guest-force-off"));
+    menu.append(Some(&gettext("_Save")), Some("win.guest-save"));
+    menu
+}
+
+fn primary_menu() -> gio::Menu {
+    let menu = gio::Menu::new();
+    let sort = gio::Menu::new();
+    sort.append(Some(&gettext("Sort by _Name")), Some("win.sort-by::name"));
+    sort.append(Some(&gettext("Sort by _State")), Some("win.sort-by::state"));
+    sort.append(
+        Some(&gettext("Sort by _CPU Usage")),
+        Some("win.sort-by::cpu"),
+    );
+    menu.append_section(None, &sort);
+    let host = gio::Menu::new();
+    host.append(Some(&gettext("_Host Details")), Some("win.host-details"));
+    menu.append_section(None, &host);
+    let app = gio::Menu::new();
+    app.append(
+        Some(&gettext("_About Virtual Machine Manager")),
+        Some("app.about"),
+    );
+    menu.append_section(None, &app);
+    menu
 }
 
 #[relm4::component(pub)]
@@ -190,86 +516,141 @@ impl SimpleComponent for ManagerWindow {
                         #[watch]
                         set_subtitle: &model.subtitle(),
                     },
+                    pack_start = &gtk::Button {
+                        set_icon_name: "utilities-terminal-symbolic",
+                        set_tooltip_text: Some(&gettext("Open the Console")),
+                        set_action_name: Some("win.guest-open"),
+                    },
+                    pack_start = &gtk::Box {
+                        add_css_class: "linked",
+                        gtk::Button {
+                            set_icon_name: "media-playback-start-symbolic",
+                            set_tooltip_text: Some(&gettext("Run")),
+                            set_action_name: Some("win.guest-run"),
+                        },
+                        gtk::Button {
+                            set_icon_name: "media-playback-pause-symbolic",
+                            set_tooltip_text: Some(&gettext("Pause")),
+                            set_action_name: Some("win.guest-pause"),
+                        },
+                        gtk::MenuButton {
+                            set_icon_name: "system-shutdown-symbolic",
+                            set_tooltip_text: Some(&gettext("Shut Down")),
+                            set_menu_model: Some(&shutdown_menu()),
+                        },
+                    },
                     pack_end = &gtk::MenuButton {
                         set_icon_name: "open-menu-symbolic",
                         set_tooltip_text: Some(&gettext("Main Menu")),
                         set_primary: true,
-                        set_menu_model: Some(&primary_menu),
+                        set_menu_model: Some(&primary_menu()),
+                    },
+                    #[name = "search_toggle"]
+                    pack_end = &gtk::ToggleButton {
+                        set_icon_name: "system-search-symbolic",
+                        set_tooltip_text: Some(&gettext("Search")),
+                    },
+                    pack_end = &gtk::Button {
+                        set_icon_name: "document-properties-symbolic",
+                        set_tooltip_text: Some(&gettext("Details")),
+                        set_action_name: Some("win.guest-details"),
                     },
                 },
 
-                #[name = "stack"]
-                gtk::Stack {
+                #[name = "search_bar"]
+                gtk::SearchBar {
+                    #[name = "search_entry"]
+                    #[wrap(Some)]
+                    set_child = &gtk::SearchEntry {
+                        set_placeholder_text: Some(&gettext("Search guests by name or state")),
+                        set_hexpand: true,
+                        set_max_width_chars: 40,
+                        connect_search_changed[sender] => move |e| sender.input(ManagerInput::Search(e.text().to_string())),
+                    },
+                },
+
+                #[local_ref]
+                toasts -> adw::ToastOverlay {
                     set_vexpand: true,
-                    set_transition_type: gtk::StackTransitionType::Crossfade,
 
-                    add_named[Some("no-connection")] = &adw::StatusPage {
-                        set_icon_name: Some("network-server-symbolic"),
-                        set_title: &gettext("No Connection"),
-                        set_description: Some(&gettext("Connect to a hypervisor to see its virtual machines.")),
-                    },
-                    add_named[Some("connecting")] = &adw::StatusPage {
-                        set_title: &gettext("Connecting…"),
-                        #[watch]
-                        set_description: match &model.page {
-                            Page::Connecting(uri) => Some(display_uri(uri)),
-                            _ => None,
-                        }.as_deref(),
-                        #[wrap(Some)]
-                        set_child = &gtk::Spinner {
-                            set_spinning: true,
-                            set_size_request: (32, 32),
-                            set_halign: gtk::Align::Center,
-                        },
-                    },
-                    add_named[Some("failed")] = &adw::StatusPage {
-                        set_icon_name: Some("dialog-error-symbolic"),
-                        #[watch]
-                        set_title: &match &model.page {
-                            Page::Failed { uri, .. } => gettext_f("Could not connect to {uri}", &[("uri", &display_uri(uri))]),
-                            _ => String::new(),
-                        },
-                        #[watch]
-                        set_description: match &model.page {
-                            Page::Failed { reason, .. } => Some(glib::markup_escape_text(reason).to_string()),
-                            _ => None,
-                        }.as_deref(),
-                        #[wrap(Some)]
-                        set_child = &gtk::Button {
-                            set_label: &gettext("_Try Again"),
-                            set_use_underline: true,
-                            set_halign: gtk::Align::Center,
-                            add_css_class: "pill",
-                            add_css_class: "suggested-action",
-                            connect_clicked => ManagerInput::RetryClicked,
-                        },
-                    },
-                    add_named[Some("no-guests")] = &adw::StatusPage {
-                        set_icon_name: Some("computer-symbolic"),
-                        set_title: &gettext("No Virtual Machines"),
-                        #[watch]
-                        set_description: match &model.page {
-                            Page::NoGuests(uri) => Some(gettext_f("{host} has no virtual machines yet.", &[("host", &glib::markup_escape_text(&display_uri(uri)))])),
-                            _ => None,
-                        }.as_deref(),
-                    },
-                    add_named[Some("guests")] = &gtk::ScrolledWindow {
-                        set_hscrollbar_policy: gtk::PolicyType::Never,
-                        #[name = "list_view"]
-                        gtk::ListView {
-                            set_factory: Some(&guest_row::factory()),
-                            set_model: Some(&selection),
-                            set_show_separators: true,
-                        },
-                    },
+                    #[name = "stack"]
+                    gtk::Stack {
+                        set_transition_type: gtk::StackTransitionType::Crossfade,
 
-                    #[watch]
-                    set_visible_child_name: match model.page {
-                        Page::NoConnection => "no-connection",
-                        Page::Connecting(_) => "connecting",
-                        Page::Failed { .. } => "failed",
-                        Page::NoGuests(_) => "no-guests",
-                        Page::Guests => "guests",
+                        add_named[Some("no-connection")] = &adw::StatusPage {
+                            set_icon_name: Some("network-server-symbolic"),
+                            set_title: &gettext("No Connection"),
+                            set_description: Some(&gettext("Connect to a hypervisor to see its virtual machines.")),
+                        },
+                        add_named[Some("connecting")] = &adw::StatusPage {
+                            set_title: &gettext("Connecting…"),
+                            #[watch]
+                            set_description: match &model.page {
+                                Page::Connecting(uri) => Some(glib::markup_escape_text(&display_uri(uri)).to_string()),
+                                _ => None,
+                            }.as_deref(),
+                            #[wrap(Some)]
+                            set_child = &gtk::Spinner {
+                                set_spinning: true,
+                                set_size_request: (32, 32),
+                                set_halign: gtk::Align::Center,
+                            },
+                        },
+                        add_named[Some("failed")] = &adw::StatusPage {
+                            set_icon_name: Some("network-error-symbolic"),
+                            #[watch]
+                            set_title: &match &model.page {
+                                Page::Failed { uri, .. } => gettext_f("Could not connect to {uri}", &[("uri", &display_uri(uri))]),
+                                _ => String::new(),
+                            },
+                            #[watch]
+                            set_description: match &model.page {
+                                Page::Failed { reason, .. } => Some(glib::markup_escape_text(reason).to_string()),
+                                _ => None,
+                            }.as_deref(),
+                            #[wrap(Some)]
+                            set_child = &gtk::Button {
+                                set_label: &gettext("_Try Again"),
+                                set_use_underline: true,
+                                set_halign: gtk::Align::Center,
+                                add_css_class: "pill",
+                                add_css_class: "suggested-action",
+                                connect_clicked => ManagerInput::RetryClicked,
+                            },
+                        },
+                        add_named[Some("no-guests")] = &adw::StatusPage {
+                            set_icon_name: Some("computer-symbolic"),
+                            set_title: &gettext("No Virtual Machines"),
+                            #[watch]
+                            set_description: match &model.page {
+                                Page::NoGuests(uri) => Some(gettext_f("{host} has no virtual machines yet.", &[("host", &glib::markup_escape_text(&display_uri(uri)))])),
+                                _ => None,
+                            }.as_deref(),
+                        },
+                        add_named[Some("no-results")] = &adw::StatusPage {
+                            set_icon_name: Some("system-search-symbolic"),
+                            set_title: &gettext("No Results Found"),
+                            set_description: Some(&gettext("No guest matches the search.")),
+                        },
+                        add_named[Some("guests")] = &gtk::ScrolledWindow {
+                            set_hscrollbar_policy: gtk::PolicyType::Never,
+                            #[local_ref]
+                            list_view -> gtk::ListView {
+                                set_model: Some(&model.selection),
+                                set_show_separators: true,
+                                connect_activate[sender] => move |_, position| sender.input(ManagerInput::Activated(position)),
+                            },
+                        },
+
+                        #[watch]
+                        set_visible_child_name: match model.page {
+                            Page::NoConnection => "no-connection",
+                            Page::Connecting(_) => "connecting",
+                            Page::Failed { .. } => "failed",
+                            Page::NoGuests(_) => "no-guests",
+                            Page::NoResults => "no-results",
+                            Page::Guests => "guests",
+                        },
                     },
                 },
             },
@@ -282,32 +663,131 @@ impl SimpleComponent for ManagerWindow {
         sender: ComponentSender<Self>,
     ) -> ComponentParts<Self> {
         let store = gio::ListStore::new::<GuestObject>();
-        let sorter = gtk::StringSorter::builder()
-            .expression(gtk::PropertyExpression::new(
-                GuestObject::static_type(),
-                gtk::Expression::NONE,
-                "name",
-            ))
-            .ignore_case(true)
-            .build();
-        let sorted = gtk::SortListModel::new(Some(store.clone()), Some(sorter));
-        let selection = gtk::SingleSelection::new(Some(sorted));
+        let search = Rc::new(RefCell::new(String::new()));
+        let sort_key = Rc::new(Cell::new(SortKey::from_name(
+            &init.settings.string("sort-by", "name"),
+        )));
 
-        let primary_menu = gio::Menu::new();
-        primary_menu.append(
-            Some(&gettext("_About Virtual Machine Manager")),
-            Some("app.about"),
+        let filter = {
+            let search = search.clone();
+            gtk::CustomFilter::new(move |obj| {
+                let search = search.borrow();
+                search.trim().is_empty()
+                    || obj
+                        .downcast_ref::<GuestObject>()
+                        .is_some_and(|g| matches_search(g, &search))
+            })
+        };
+        let sorter = {
+            let key = sort_key.clone();
+            gtk::CustomSorter::new(move |a, b| {
+                match (
+                    a.downcast_ref::<GuestObject>(),
+                    b.downcast_ref::<GuestObject>(),
+                ) {
+                    (Some(a), Some(b)) => compare(a, b, key.get()).into(),
+                    _ => gtk::Ordering::Equal,
+                }
+            })
+        };
+        let filter_model = gtk::FilterListModel::new(Some(store.clone()), Some(filter.clone()));
+        let sort_model = gtk::SortListModel::new(Some(filter_model.clone()), Some(sorter.clone()));
+        let selection = gtk::SingleSelection::new(Some(sort_model));
+        {
+            let sender = sender.clone();
+            selection.connect_selected_item_notify(move |_| {
+                sender.input(ManagerInput::SelectionChanged)
+            });
+        }
+
+        let context_sender = sender.clone();
+        let factory = guest_row::factory(Rc::new(move |position, row, x, y| {
+            context_sender.input(ManagerInput::ContextMenu {
+                position,
+                row: row.clone(),
+                x,
+                y,
+            });
+        }));
+        let list_view = gtk::ListView::new(None::<gtk::SingleSelection>, Some(factory));
+        let context_menu = gtk::PopoverMenu::from_model(Some(&guest_menu()));
+        context_menu.set_parent(&list_view);
+        context_menu.set_has_arrow(false);
+        context_menu.set_halign(gtk::Align::Start);
+        let toasts = adw::ToastOverlay::new();
+
+        let mut actions = HashMap::new();
+        for cmd in GuestCommand::ALL {
+            let action = gio::SimpleAction::new(cmd.action_name(), None);
+            let sender = sender.clone();
+            action.connect_activate(move |_, _| sender.input(ManagerInput::Command(cmd)));
+            action.set_enabled(false);
+            root.add_action(&action);
+            actions.insert(cmd, action);
+        }
+        let sort_action = gio::SimpleAction::new_stateful(
+            "sort-by",
+            Some(glib::VariantTy::STRING),
+            &init.settings.string("sort-by", "name").to_variant(),
         );
+        {
+            let sender = sender.clone();
+            sort_action.connect_activate(move |action, param| {
+                if let Some(name) = param.and_then(|p| p.get::<String>()) {
+                    action.set_state(&name.to_variant());
+                    sender.input(ManagerInput::SortBy(SortKey::from_name(&name)));
+                }
+            });
+        }
+        root.add_action(&sort_action);
+        let search_action = gio::SimpleAction::new("search", None);
+        root.add_action(&search_action);
+        let host_action = gio::SimpleAction::new("host-details", None);
+        {
+            let sender = sender.clone();
+            host_action.connect_activate(move |_, _| sender.input(ManagerInput::HostDetails));
+        }
+        root.add_action(&host_action);
 
         let model = ManagerWindow {
             store,
+            filter_model,
+            filter,
+            sorter,
+            selection,
             index: HashMap::new(),
             connections: BTreeMap::new(),
+            search,
+            sort_key,
             page: Page::NoConnection,
             settings: init.settings,
+            actions,
+            toasts: toasts.clone(),
+            context_menu,
+            list_view: list_view.clone(),
         };
+        let toasts = &model.toasts;
+        let list_view = &model.list_view;
         let widgets = view_output!();
-        crate::windows::a11y::set_label(&widgets.list_view, &gettext("Virtual machines"));
+
+        widgets
+            .search_toggle
+            .bind_property("active", &widgets.search_bar, "search-mode-enabled")
+            .bidirectional()
+            .sync_create()
+            .build();
+        widgets.search_bar.set_key_capture_widget(Some(&root));
+        widgets.search_bar.connect_entry(&widgets.search_entry);
+        crate::windows::a11y::set_label(&widgets.search_entry, &gettext("Search guests"));
+        crate::windows::a11y::set_label(&model.list_view, &gettext("Virtual machines"));
+        {
+            let bar = widgets.search_bar.clone();
+            let entry = widgets.search_entry.clone();
+            search_action.connect_activate(move |_, _| {
+                bar.set_search_mode(true);
+                entry.grab_focus();
+            });
+        }
         ComponentParts { model, widgets }
     }
 
@@ -320,13 +800,25 @@ impl SimpleComponent for ManagerWindow {
                 ) {
                     self.remove_where(|o| o.connection() != id);
                 }
-                self.connections.insert(id, ConnectionEntry { uri, state });
+                let backend = self.connections.remove(&id).and_then(|c| c.backend);
+                self.connections.insert(
+                    id,
+                    ConnectionEntry {
+                        uri,
+                        state,
+                        backend,
+                    },
+                );
+            }
+            ManagerInput::Capabilities { id, backend } => {
+                if let Some(c) = self.connections.get_mut(&id) {
+                    c.backend = Some(backend);
+                }
             }
             ManagerInput::DomainsListed { id, domains } => {
-                let keep: std::collections::HashSet<&str> =
-                    domains.iter().map(|d| d.uuid.as_str()).collect();
+                let keep: HashSet<&str> = domains.iter().map(|d| d.uuid.as_str()).collect();
                 self.remove_where(|o| o.connection() != id || keep.contains(o.uuid().as_str()));
-                // Appending one by one would re-sort per item; splice once.
+                // One splice, not one re-sort per appended guest.
                 let fresh: Vec<GuestObject> = domains
                     .iter()
                     .filter_map(|d| match self.index.get(&(id, d.uuid.clone())) {
@@ -343,16 +835,87 @@ impl SimpleComponent for ManagerWindow {
                 self.store.splice(self.store.n_items(), 0, &fresh);
             }
             ManagerInput::DomainAdded { id, domain }
-            | ManagerInput::DomainChanged { id, domain } => self.upsert(id, &domain),
+            | ManagerInput::DomainChanged { id, domain } => {
+                self.upsert(id, &domain);
+                // A state change can move a guest in or out of the search.
+                self.filter.changed(gtk::FilterChange::Different);
+                if self.sort_key.get() != SortKey::Name {
+                    self.sorter.changed(gtk::SorterChange::Different);
+                }
+            }
             ManagerInput::DomainRemoved { id, uuid } => {
                 self.remove_where(|o| !(o.connection() == id && o.uuid() == uuid));
+            }
+            ManagerInput::Stats { id, domains } => {
+                for (uuid, sample) in &domains {
+                    if let Some(obj) = self.index.get(&(id, uuid.clone())) {
+                        obj.push_sample(sample);
+                    }
+                }
+                if self.sort_key.get() == SortKey::Cpu {
+                    self.sorter.changed(gtk::SorterChange::Different);
+                }
+            }
+            ManagerInput::ShowError(text) => self.toast(&text, 0),
+            ManagerInput::ShowInfo(text) => self.toast(&text, 3),
+            ManagerInput::Search(text) => {
+                *self.search.borrow_mut() = text;
+                self.filter.changed(gtk::FilterChange::Different);
             }
             ManagerInput::RetryClicked => {
                 if let Page::Failed { id, .. } = self.page {
                     let _ = sender.output(ManagerOutput::Reconnect(id));
                 }
             }
+            ManagerInput::Command(cmd) => self.emit_command(cmd, &sender),
+            ManagerInput::SelectionChanged => {}
+            ManagerInput::HostDetails => {
+                // The selected guest's host, else the first active one.
+                let id = self.selected().map(|g| g.connection()).or_else(|| {
+                    self.connections
+                        .iter()
+                        .find(|(_, c)| c.state == ConnectionState::Active)
+                        .map(|(id, _)| *id)
+                });
+                if let Some(id) = id {
+                    let _ = sender.output(ManagerOutput::ShowHostSummary(id));
+                }
+            }
+            ManagerInput::Activated(position) => {
+                self.selection.set_selected(position);
+                self.emit_command(GuestCommand::Open, &sender);
+            }
+            ManagerInput::SortBy(key) => {
+                self.sort_key.set(key);
+                self.settings.set_string(
+                    "sort-by",
+                    match key {
+                        SortKey::Name => "name",
+                        SortKey::State => "state",
+                        SortKey::Cpu => "cpu",
+                    },
+                );
+                self.sorter.changed(gtk::SorterChange::Different);
+            }
+            ManagerInput::ContextMenu {
+                position,
+                row,
+                x,
+                y,
+            } => {
+                self.selection.set_selected(position);
+                self.update_actions();
+                if let Some(p) = row.compute_point(
+                    &self.list_view,
+                    &gtk::graphene::Point::new(x as f32, y as f32),
+                ) {
+                    let rect = gtk::gdk::Rectangle::new(p.x() as i32, p.y() as i32, 1, 1);
+                    self.context_menu.set_pointing_to(Some(&rect));
+                    self.context_menu.popup();
+                }
+            }
         }
         self.page = self.compute_page();
+        self.update_actions();
     }
 }

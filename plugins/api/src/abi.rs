@@ -170,7 +170,8 @@ pub struct BackendVtable {
         err: Writer,
     ) -> Status,
     /// Writes [`crate::HostStats`] JSON.
-    pub host_stats: unsafe extern "C" fn(conn: ConnectionHandle, out: Writer, err: Writer) -> Status,
+    pub host_stats:
+        unsafe extern "C" fn(conn: ConnectionHandle, out: Writer, err: Writer) -> Status,
     /// Runs a [`crate::DomainAction`] (JSON) on the guest with this UUID.
     pub domain_action: unsafe extern "C" fn(
         conn: ConnectionHandle,
@@ -179,8 +180,12 @@ pub struct BackendVtable {
         err: Writer,
     ) -> Status,
     /// Writes the guest's [`crate::DomainConfig`] JSON.
-    pub domain_config:
-        unsafe extern "C" fn(conn: ConnectionHandle, uuid: Bytes, out: Writer, err: Writer) -> Status,
+    pub domain_config: unsafe extern "C" fn(
+        conn: ConnectionHandle,
+        uuid: Bytes,
+        out: Writer,
+        err: Writer,
+    ) -> Status,
     /// Applies [`crate::ConfigChanges`] (JSON) all or nothing; writes
     /// [`crate::ApplyResult`] JSON.
     pub apply_domain_config: unsafe extern "C" fn(
@@ -192,8 +197,12 @@ pub struct BackendVtable {
     ) -> Status,
     /// Defines a new guest from a backend-specific JSON spec; writes the
     /// new guest's [`crate::DomainInfo`] JSON.
-    pub define_domain:
-        unsafe extern "C" fn(conn: ConnectionHandle, spec: Bytes, out: Writer, err: Writer) -> Status,
+    pub define_domain: unsafe extern "C" fn(
+        conn: ConnectionHandle,
+        spec: Bytes,
+        out: Writer,
+        err: Writer,
+    ) -> Status,
     /// Opens the guest's graphical console. Writes
     /// [`crate::ConsoleEndpoint`] JSON; when the backend connected a socket
     /// itself it stores the descriptor in `*fd` (the host then owns it),
@@ -206,11 +215,19 @@ pub struct BackendVtable {
         err: Writer,
     ) -> Status,
     /// Sends a [`crate::KeySequence`] (JSON) to the guest.
-    pub send_keys:
-        unsafe extern "C" fn(conn: ConnectionHandle, uuid: Bytes, keys: Bytes, err: Writer) -> Status,
+    pub send_keys: unsafe extern "C" fn(
+        conn: ConnectionHandle,
+        uuid: Bytes,
+        keys: Bytes,
+        err: Writer,
+    ) -> Status,
     /// Writes a picture of the guest's screen (PNG or binary PPM bytes).
-    pub screenshot:
-        unsafe extern "C" fn(conn: ConnectionHandle, uuid: Bytes, out: Writer, err: Writer) -> Status,
+    pub screenshot: unsafe extern "C" fn(
+        conn: ConnectionHandle,
+        uuid: Bytes,
+        out: Writer,
+        err: Writer,
+    ) -> Status,
     /// Writes a JSON array of [`crate::NetworkInfo`].
     pub list_networks:
         unsafe extern "C" fn(conn: ConnectionHandle, out: Writer, err: Writer) -> Status,

@@ -92,7 +92,11 @@ pub trait BackendConnection: Send + Sync + 'static {
         Err(not_supported("storage pools"))
     }
 
-    fn storage_pool_action(&self, _name: &str, _action: &StoragePoolAction) -> Result<(), PluginError> {
+    fn storage_pool_action(
+        &self,
+        _name: &str,
+        _action: &StoragePoolAction,
+    ) -> Result<(), PluginError> {
         Err(not_supported("storage pools"))
     }
 }

@@ -33,7 +33,12 @@ pub enum Decoded {
 pub trait Decoder: Send {
     /// Decodes from `data`, the bytes of the rectangle's payload that the
     /// host has (from the start, or after the last `Partial`).
-    fn decode(&mut self, rect: &Rect, data: &[u8], target: &mut Target<'_>) -> Result<Decoded, PluginError>;
+    fn decode(
+        &mut self,
+        rect: &Rect,
+        data: &[u8],
+        target: &mut Target<'_>,
+    ) -> Result<Decoded, PluginError>;
 }
 
 /// A write was outside the decoder's rectangle (or a read outside the
@@ -79,7 +84,11 @@ impl<'a> Target<'a> {
         if !fits {
             return Err(OutOfBounds);
         }
-        Ok(Target { fb, rect, _life: std::marker::PhantomData })
+        Ok(Target {
+            fb,
+            rect,
+            _life: std::marker::PhantomData,
+        })
     }
 
     pub fn width(&self) -> usize {
@@ -99,7 +108,10 @@ impl<'a> Target<'a> {
         if y >= self.height() {
             return Err(OutOfBounds);
         }
-        let ptr = unsafe { self.row_ptr(self.rect.y as usize + y).add(self.rect.x as usize) };
+        let ptr = unsafe {
+            self.row_ptr(self.rect.y as usize + y)
+                .add(self.rect.x as usize)
+        };
         Ok(unsafe { std::slice::from_raw_parts_mut(ptr, self.width()) })
     }
 
@@ -113,8 +125,17 @@ impl<'a> Target<'a> {
     }
 
     /// Fills a sub-rectangle with one pixel value.
-    pub fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, pixel: u32) -> Result<(), OutOfBounds> {
-        if x.checked_add(w).is_none_or(|e| e > self.width()) || y.checked_add(h).is_none_or(|e| e > self.height()) {
+    pub fn fill(
+        &mut self,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        pixel: u32,
+    ) -> Result<(), OutOfBounds> {
+        if x.checked_add(w).is_none_or(|e| e > self.width())
+            || y.checked_add(h).is_none_or(|e| e > self.height())
+        {
             return Err(OutOfBounds);
         }
         for row in y..y + h {
@@ -133,8 +154,11 @@ impl<'a> Target<'a> {
         }
         let (dx, dy) = (self.rect.x as usize, self.rect.y as usize);
         // Row order matters when source and destination overlap vertically.
-        let rows: Box<dyn Iterator<Item = usize>> =
-            if src_y < dy { Box::new((0..h).rev()) } else { Box::new(0..h) };
+        let rows: Box<dyn Iterator<Item = usize>> = if src_y < dy {
+            Box::new((0..h).rev())
+        } else {
+            Box::new(0..h)
+        };
         for r in rows {
             unsafe {
                 let src = self.row_ptr(src_y + r).add(src_x);
@@ -159,11 +183,22 @@ mod tests {
     use super::*;
 
     fn fb(buf: &mut [u32], w: u32, h: u32) -> abi::Framebuffer {
-        abi::Framebuffer { pixels: buf.as_mut_ptr() as *mut u8, stride: w as usize * 4, width: w, height: h }
+        abi::Framebuffer {
+            pixels: buf.as_mut_ptr() as *mut u8,
+            stride: w as usize * 4,
+            width: w,
+            height: h,
+        }
     }
 
     fn rect(x: u16, y: u16, w: u16, h: u16) -> Rect {
-        Rect { x, y, width: w, height: h, encoding: 0 }
+        Rect {
+            x,
+            y,
+            width: w,
+            height: h,
+            encoding: 0,
+        }
     }
 
     #[test]

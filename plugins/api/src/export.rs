@@ -145,7 +145,11 @@ fn json_arg<T: serde::de::DeserializeOwned>(bytes: Bytes, what: &str) -> Result<
 macro_rules! conn_call {
     // conn, out, err -> json(conn.method())
     ($fn:ident, $method:ident) => {
-        pub unsafe extern "C" fn $fn<B: Backend>(conn: ConnectionHandle, out: Writer, err: Writer) -> Status {
+        pub unsafe extern "C" fn $fn<B: Backend>(
+            conn: ConnectionHandle,
+            out: Writer,
+            err: Writer,
+        ) -> Status {
             guard(err, || {
                 let conn = unsafe { connection::<B>(conn)? };
                 write_json(out, &conn.$method()?)
@@ -189,10 +193,34 @@ conn_call!(backend_host_stats, host_stats);
 conn_call!(backend_list_networks, list_networks);
 conn_call!(backend_list_storage_pools, list_storage_pools);
 conn_call!(backend_domain_config, domain_config, str_out, "UUID");
-conn_call!(backend_domain_action, domain_action, str_json_unit, "UUID", "action");
-conn_call!(backend_send_keys, send_keys, str_json_unit, "UUID", "key sequence");
-conn_call!(backend_network_action, network_action, str_json_unit, "network name", "action");
-conn_call!(backend_storage_pool_action, storage_pool_action, str_json_unit, "pool name", "action");
+conn_call!(
+    backend_domain_action,
+    domain_action,
+    str_json_unit,
+    "UUID",
+    "action"
+);
+conn_call!(
+    backend_send_keys,
+    send_keys,
+    str_json_unit,
+    "UUID",
+    "key sequence"
+);
+conn_call!(
+    backend_network_action,
+    network_action,
+    str_json_unit,
+    "network name",
+    "action"
+);
+conn_call!(
+    backend_storage_pool_action,
+    storage_pool_action,
+    str_json_unit,
+    "pool name",
+    "action"
+);
 
 pub unsafe extern "C" fn backend_domain_stats<B: Backend>(
     conn: ConnectionHandle,
@@ -202,7 +230,10 @@ pub unsafe extern "C" fn backend_domain_stats<B: Backend>(
 ) -> Status {
     guard(err, || {
         let conn = unsafe { connection::<B>(conn)? };
-        write_json(out, &conn.domain_stats(&json_arg(request, "statistics request")?)?)
+        write_json(
+            out,
+            &conn.domain_stats(&json_arg(request, "statistics request")?)?,
+        )
     })
 }
 
@@ -216,7 +247,10 @@ pub unsafe extern "C" fn backend_apply_domain_config<B: Backend>(
     guard(err, || {
         let conn = unsafe { connection::<B>(conn)? };
         let uuid = utf8(uuid, "UUID")?;
-        write_json(out, &conn.apply_domain_config(&uuid, &json_arg(changes, "configuration changes")?)?)
+        write_json(
+            out,
+            &conn.apply_domain_config(&uuid, &json_arg(changes, "configuration changes")?)?,
+        )
     })
 }
 
@@ -228,7 +262,10 @@ pub unsafe extern "C" fn backend_define_domain<B: Backend>(
 ) -> Status {
     guard(err, || {
         let conn = unsafe { connection::<B>(conn)? };
-        write_json(out, &conn.define_domain(&json_arg(spec, "guest definition")?)?)
+        write_json(
+            out,
+            &conn.define_domain(&json_arg(spec, "guest definition")?)?,
+        )
     })
 }
 
@@ -241,7 +278,10 @@ pub unsafe extern "C" fn backend_open_console<B: Backend>(
 ) -> Status {
     guard(err, || {
         if fd.is_null() {
-            return Err(PluginError::new(ErrorCode::InvalidArgument, "null descriptor pointer"));
+            return Err(PluginError::new(
+                ErrorCode::InvalidArgument,
+                "null descriptor pointer",
+            ));
         }
         unsafe { *fd = -1 };
         let conn = unsafe { connection::<B>(conn)? };
@@ -300,7 +340,14 @@ pub const fn backend_vtable<B: Backend>() -> abi::BackendVtable {
 // ---------------------------------------------------------------------
 
 pub unsafe extern "C" fn decoder_info<D: DecoderLibrary>(out: Writer, err: Writer) -> Status {
-    guard(err, || write_json(out, &crate::types::DecoderLibraryInfo { encodings: D::encodings() }))
+    guard(err, || {
+        write_json(
+            out,
+            &crate::types::DecoderLibraryInfo {
+                encodings: D::encodings(),
+            },
+        )
+    })
 }
 
 pub unsafe extern "C" fn decoder_create<D: DecoderLibrary>(
@@ -311,7 +358,10 @@ pub unsafe extern "C" fn decoder_create<D: DecoderLibrary>(
 ) -> Status {
     guard(err, || {
         if format.is_null() || instance.is_null() {
-            return Err(PluginError::new(ErrorCode::InvalidArgument, "null argument"));
+            return Err(PluginError::new(
+                ErrorCode::InvalidArgument,
+                "null argument",
+            ));
         }
         let decoder: Box<dyn Decoder> = D::create(encoding, unsafe { &*format })?;
         // A thin pointer to the fat one.
@@ -328,7 +378,10 @@ pub unsafe extern "C" fn decoder_destroy<D: DecoderLibrary>(instance: DecoderHan
         drop(unsafe { Box::from_raw(instance as *mut Box<dyn Decoder>) });
     }));
     if let Err(payload) = result {
-        log::error!("while destroying a decoder: {}", panic_message(payload.as_ref()));
+        log::error!(
+            "while destroying a decoder: {}",
+            panic_message(payload.as_ref())
+        );
     }
 }
 
@@ -342,7 +395,10 @@ pub unsafe extern "C" fn decoder_decode<D: DecoderLibrary>(
 ) -> Status {
     guard(err, || {
         if instance.is_null() || rect.is_null() || fb.is_null() || result.is_null() {
-            return Err(PluginError::new(ErrorCode::InvalidArgument, "null argument"));
+            return Err(PluginError::new(
+                ErrorCode::InvalidArgument,
+                "null argument",
+            ));
         }
         let decoder = unsafe { &mut *(instance as *mut Box<dyn Decoder>) };
         let rect = unsafe { *rect };

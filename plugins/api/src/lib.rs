@@ -48,17 +48,28 @@ pub use log;
 #[macro_export]
 macro_rules! export_plugin {
     (name: $name:expr, version: $version:expr, backend: $backend:ty $(,)?) => {
-        $crate::__export_plugin!($name, $version,
-            &$crate::__BackendVtableFor::<$backend>::VTABLE, ::std::ptr::null());
+        $crate::__export_plugin!(
+            $name,
+            $version,
+            &$crate::__BackendVtableFor::<$backend>::VTABLE,
+            ::std::ptr::null()
+        );
     };
     (name: $name:expr, version: $version:expr, decoders: $decoders:ty $(,)?) => {
-        $crate::__export_plugin!($name, $version,
-            ::std::ptr::null(), &$crate::__DecoderVtableFor::<$decoders>::VTABLE);
+        $crate::__export_plugin!(
+            $name,
+            $version,
+            ::std::ptr::null(),
+            &$crate::__DecoderVtableFor::<$decoders>::VTABLE
+        );
     };
     (name: $name:expr, version: $version:expr, backend: $backend:ty, decoders: $decoders:ty $(,)?) => {
-        $crate::__export_plugin!($name, $version,
+        $crate::__export_plugin!(
+            $name,
+            $version,
             &$crate::__BackendVtableFor::<$backend>::VTABLE,
-            &$crate::__DecoderVtableFor::<$decoders>::VTABLE);
+            &$crate::__DecoderVtableFor::<$decoders>::VTABLE
+        );
     };
 }
 
