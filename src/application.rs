@@ -76,10 +76,17 @@ pub fn run() -> glib::ExitCode {
                     return 1.into();
                 }
             };
-            match crate::demo::candidate_uris(cli.connect.as_deref(), cli.demo) {
-                Ok(candidates) => sender.emit(EngineMsg::Open { candidates }),
-                Err(e) => tracing::error!("cannot prepare the demo host: {e}"),
-            }
+            let explicit = match (&cli.connect, cli.demo) {
+                (None, false) => None,
+                (connect, demo) => match crate::demo::candidate_uris(connect.as_deref(), demo) {
+                    Ok(candidates) => Some(candidates),
+                    Err(e) => {
+                        tracing::error!("cannot prepare the demo host: {e}");
+                        None
+                    }
+                },
+            };
+            sender.emit(EngineMsg::Startup { explicit });
             app.activate();
             0.into()
         });
@@ -100,9 +107,23 @@ fn install_actions(app: &adw::Application, sender: &relm4::Sender<EngineMsg>) {
     about.connect_activate(move |_, _| s.emit(EngineMsg::ShowAbout));
     app.add_action(&about);
 
+    let new_connection = gio::SimpleAction::new("new-connection", None);
+    let s = sender.clone();
+    new_connection.connect_activate(move |_, _| s.emit(EngineMsg::ShowConnect));
+    app.add_action(&new_connection);
+    app.set_accels_for_action("app.new-connection", &["<Control>n"]);
+
+    let preferences = gio::SimpleAction::new("preferences", None);
+    let s = sender.clone();
+    preferences.connect_activate(move |_, _| s.emit(EngineMsg::ShowPreferences));
+    app.add_action(&preferences);
+    app.set_accels_for_action("app.preferences", &["<Control>comma"]);
+
     let quit = gio::SimpleAction::new("quit", None);
     let a = app.clone();
     quit.connect_activate(move |_, _| a.quit());
     app.add_action(&quit);
     app.set_accels_for_action("app.quit", &["<Control>q"]);
+    app.set_accels_for_action("win.search", &["<Control>f"]);
+    app.set_accels_for_action("win.guest-details", &["<Control>d"]);
 }

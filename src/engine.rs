@@ -20,27 +20,36 @@ use virt_manager_plugin_api::{
 };
 
 use crate::i18n::{gettext, gettext_f};
-use crate::model::{Connection, ConnectionId, ModelEvent};
+use crate::model::{Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent};
 use crate::plugin_host::{PluginRegistry, PluginStatus};
 use crate::settings::Settings;
 use crate::windows::about::{self, AboutInfo};
 use crate::windows::confirm::{self, Confirm};
+use crate::windows::connect::{ConnectDialog, ConnectInit, ConnectInput, ConnectOutput, Preset};
 use crate::windows::details::{
     DetailsInit, DetailsInput, DetailsOutput, DetailsPage, DetailsWindow,
 };
 use crate::windows::host::{HostInit, HostInput, HostOutput, HostWindow};
 use crate::windows::manager::{ManagerInit, ManagerInput, ManagerOutput, ManagerWindow};
+use crate::windows::preferences::{self, PluginSummary};
 
 #[derive(Debug)]
 pub enum EngineMsg {
     /// The plugin scan finished (it runs off the main thread at start).
     PluginsLoaded(Arc<PluginRegistry>),
+    /// The command line at start (or from another instance): open what it
+    /// names, else the remembered connections, else the default.
+    Startup {
+        explicit: Option<Vec<String>>,
+    },
     /// Open a connection to the first of these URIs that works.
     Open {
         candidates: Vec<String>,
     },
+    ShowConnect,
     ShowManager,
     ShowAbout,
+    ShowPreferences,
     ShowDetails {
         id: ConnectionId,
         uuid: String,
@@ -63,6 +72,7 @@ pub enum EngineMsg {
     },
     Model(ModelEvent),
     Manager(ManagerOutput),
+    Connect(ConnectOutput),
     Details(DetailsOutput),
     Host(HostOutput),
     /// The statistics preferences changed.
@@ -108,6 +118,12 @@ pub struct Engine {
     manager: Option<Controller<ManagerWindow>>,
     details: HashMap<(ConnectionId, String), Controller<DetailsWindow>>,
     hosts: HashMap<ConnectionId, Controller<HostWindow>>,
+    connect_dialog: Option<Controller<ConnectDialog>>,
+    /// The connection the connect dialog is waiting for, with its
+    /// autoconnect choice.
+    pending_connect: Option<(ConnectionId, String, bool)>,
+    /// Requests that came before the plugins were loaded.
+    waiting_startup: Vec<Option<Vec<String>>>,
     /// Keeps the application alive until its first window exists: requests
     /// reach the engine asynchronously, after GApplication would otherwise
     /// have seen no window and quit.
@@ -172,6 +188,9 @@ impl Engine {
             manager: None,
             details: HashMap::new(),
             hosts: HashMap::new(),
+            connect_dialog: None,
+            pending_connect: None,
+            waiting_startup: Vec::new(),
             startup_hold: Some(app.hold()),
             app,
         }
@@ -181,13 +200,22 @@ impl Engine {
         match msg {
             EngineMsg::PluginsLoaded(registry) => {
                 self.plugins = Some(registry);
+                for explicit in std::mem::take(&mut self.waiting_startup) {
+                    self.startup(explicit);
+                }
                 for candidates in std::mem::take(&mut self.waiting) {
                     self.open(candidates);
                 }
             }
-            EngineMsg::Open { candidates } => self.open(candidates),
+            EngineMsg::Startup { explicit } => self.startup(explicit),
+            EngineMsg::Open { candidates } => {
+                self.open(candidates);
+            }
+            EngineMsg::ShowConnect => self.show_connect(),
+            EngineMsg::Connect(out) => self.connect_output(out),
             EngineMsg::ShowManager => self.show_manager(),
             EngineMsg::ShowAbout => self.show_about(),
+            EngineMsg::ShowPreferences => self.show_preferences(),
             EngineMsg::ShowDetails { id, uuid, page } => self.show_details(id, &uuid, page),
             EngineMsg::ShowHostSummary(id) => self.show_host(id),
             EngineMsg::Lifecycle {
@@ -264,28 +292,175 @@ impl Engine {
         }
     }
 
-    fn open(&mut self, candidates: Vec<String>) {
+    fn startup(&mut self, explicit: Option<Vec<String>>) {
+        if self.plugins.is_none() {
+            self.waiting_startup.push(explicit);
+            return;
+        }
+        let remembered = self.settings.strv("connections");
+        let auto = self.settings.strv("autoconnect");
+        for uri in &remembered {
+            let on = auto.contains(uri);
+            self.open_with(vec![uri.clone()], on, on);
+        }
+        match explicit {
+            Some(candidates) => {
+                self.open(candidates);
+            }
+            None if remembered.is_empty() => match crate::demo::candidate_uris(None, false) {
+                Ok(candidates) => {
+                    self.open(candidates);
+                }
+                Err(e) => tracing::error!("cannot prepare the demo host: {e}"),
+            },
+            None => {}
+        }
+    }
+
+    /// Opens (or reconnects) a connection; returns its id.
+    fn open(&mut self, candidates: Vec<String>) -> Option<ConnectionId> {
+        self.open_with(candidates, true, false)
+    }
+
+    fn open_with(
+        &mut self,
+        candidates: Vec<String>,
+        connect_now: bool,
+        auto_reconnect: bool,
+    ) -> Option<ConnectionId> {
         let Some(plugins) = self.plugins.clone() else {
             self.waiting.push(candidates);
-            return;
+            return None;
         };
-        if self.connections.values().any(|(c, _)| *c == candidates) {
-            tracing::debug!("already connected to {candidates:?}");
-            return;
+        if let Some((id, (_, conn))) = self.connections.iter().find(|(_, (c, _))| *c == candidates)
+        {
+            tracing::debug!("already have a connection to {candidates:?}");
+            if connect_now {
+                conn.reconnect();
+            }
+            return Some(*id);
         }
         let id = self.next_id;
         self.next_id += 1;
         let sender = self.sender.clone();
-        let conn = Connection::open_with(
-            id,
-            candidates.clone(),
-            plugins,
-            self.settings.stats_config(),
-            move |ev| {
-                sender.emit(EngineMsg::Model(ev));
-            },
-        );
+        let options = ConnectionOptions {
+            stats: self.settings.stats_config(),
+            connect_now,
+            auto_reconnect,
+        };
+        let conn = Connection::open_with(id, candidates.clone(), plugins, options, move |ev| {
+            sender.emit(EngineMsg::Model(ev));
+        });
         self.connections.insert(id, (candidates, conn));
+        Some(id)
+    }
+
+    fn show_connect(&mut self) {
+        if let Some(d) = &self.connect_dialog {
+            d.widget().present();
+            return;
+        }
+        let mut presets = Vec::new();
+        if let Some(registry) = &self.plugins {
+            let mut backends: Vec<_> = registry.schemes().map(|(_, b)| b.clone()).collect();
+            backends.sort_by_key(|b| (b.name() != "libvirt", b.name().to_owned()));
+            backends.dedup_by(|a, b| Arc::ptr_eq(a, b));
+            for b in backends {
+                for p in &b.info().connect_presets {
+                    presets.push(Preset {
+                        label: p.label.clone(),
+                        uri: p.uri.clone(),
+                        remote_ssh: p.remote_ssh,
+                    });
+                }
+            }
+        }
+        let controller = ConnectDialog::builder()
+            .launch(ConnectInit { presets })
+            .forward(&self.sender, EngineMsg::Connect);
+        if let Some(parent) = self.app.active_window() {
+            controller.widget().set_transient_for(Some(&parent));
+        }
+        self.app.add_window(controller.widget());
+        controller.widget().present();
+        self.connect_dialog = Some(controller);
+        self.startup_hold = None;
+    }
+
+    fn connect_output(&mut self, out: ConnectOutput) {
+        match out {
+            ConnectOutput::Connect { uri, autoconnect } => {
+                let existing = self
+                    .connections
+                    .iter()
+                    .find(|(_, (c, _))| *c == [uri.clone()])
+                    .map(|(id, _)| *id);
+                if let Some(id) = existing {
+                    let conn = self.connection(id).expect("found above");
+                    if conn.state().1 == ConnectionState::Active {
+                        self.remember(&uri, autoconnect);
+                        if let Some(d) = &self.connect_dialog {
+                            d.emit(ConnectInput::Outcome(Ok(())));
+                        }
+                        return;
+                    }
+                    conn.reconnect();
+                    self.pending_connect = Some((id, uri, autoconnect));
+                    return;
+                }
+                if let Some(id) = self.open(vec![uri.clone()]) {
+                    self.pending_connect = Some((id, uri, autoconnect));
+                }
+            }
+            ConnectOutput::Closed => {
+                self.connect_dialog = None;
+                // Closing the dialog while connecting cancels the attempt.
+                if let Some((id, uri, _)) = self.pending_connect.take() {
+                    if !self.settings.strv("connections").contains(&uri) {
+                        self.remove_connection(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds a URI to the remembered connections (GSettings).
+    fn remember(&self, uri: &str, autoconnect: bool) {
+        let mut list = self.settings.strv("connections");
+        if !list.iter().any(|u| u == uri) {
+            list.push(uri.to_owned());
+            self.settings.set_strv("connections", &list);
+        }
+        let mut auto = self.settings.strv("autoconnect");
+        let has = auto.iter().any(|u| u == uri);
+        if autoconnect && !has {
+            auto.push(uri.to_owned());
+        } else if !autoconnect && has {
+            auto.retain(|u| u != uri);
+        }
+        self.settings.set_strv("autoconnect", &auto);
+    }
+
+    fn forget(&self, uri: &str) {
+        for key in ["connections", "autoconnect"] {
+            let mut list = self.settings.strv(key);
+            list.retain(|u| u != uri);
+            self.settings.set_strv(key, &list);
+        }
+    }
+
+    /// Closes a connection, forgets it, and closes its windows.
+    fn remove_connection(&mut self, id: ConnectionId) {
+        if let Some((candidates, _)) = self.connections.remove(&id) {
+            if let [uri] = candidates.as_slice() {
+                self.forget(uri);
+            }
+        }
+        self.details.retain(|(cid, _), _| *cid != id);
+        self.hosts.remove(&id);
+        if let Some(m) = &self.manager {
+            m.emit(ManagerInput::ConnectionRemoved(id));
+        }
     }
 
     fn connection(&self, id: ConnectionId) -> Option<&Connection> {
@@ -308,6 +483,28 @@ impl Engine {
     }
 
     fn model_event(&mut self, ev: ModelEvent) {
+        if let ModelEvent::State { id, state, .. } = &ev {
+            if let Some((pid, uri, auto)) = self.pending_connect.clone() {
+                if pid == *id {
+                    let outcome = match state {
+                        ConnectionState::Active => Some(Ok(())),
+                        ConnectionState::Failed(r) => Some(Err(r.clone())),
+                        _ => None,
+                    };
+                    if let Some(outcome) = outcome {
+                        self.pending_connect = None;
+                        if outcome.is_ok() {
+                            self.remember(&uri, auto);
+                        } else if !self.settings.strv("connections").contains(&uri) {
+                            self.remove_connection(pid);
+                        }
+                        if let Some(d) = &self.connect_dialog {
+                            d.emit(ConnectInput::Outcome(outcome));
+                        }
+                    }
+                }
+            }
+        }
         match &ev {
             ModelEvent::State { id, uri, state } => {
                 tracing::info!("connection {id} ({uri}): {}", state.as_str())
@@ -373,6 +570,17 @@ impl Engine {
                 self.show_details(id, &uuid, DetailsPage::Overview)
             }
             ManagerOutput::ShowHostSummary(id) => self.show_host(id),
+            ManagerOutput::Connect(id) => {
+                if let Some(conn) = self.connection(id) {
+                    conn.reconnect();
+                }
+            }
+            ManagerOutput::Disconnect(id) => {
+                if let Some(conn) = self.connection(id) {
+                    conn.disconnect();
+                }
+            }
+            ManagerOutput::RemoveConnection(id) => self.remove_connection(id),
         }
     }
 
@@ -650,6 +858,18 @@ impl Engine {
         self.load_host_lists(id);
     }
 
+    fn show_preferences(&mut self) {
+        let plugins = self
+            .plugins
+            .as_deref()
+            .map(plugin_summaries)
+            .unwrap_or_default();
+        let parent = self.app.active_window();
+        let window = preferences::show(parent.as_ref(), &self.settings, &plugins);
+        self.app.add_window(&window);
+        self.startup_hold = None;
+    }
+
     fn show_about(&self) {
         let plugins = match &self.plugins {
             Some(registry) => registry
@@ -669,4 +889,62 @@ impl Engine {
         let parent = self.app.active_window();
         about::show(parent.as_ref(), &AboutInfo { plugins });
     }
+}
+
+/// What the Preferences window's Plugins page shows about each file.
+fn plugin_summaries(registry: &PluginRegistry) -> Vec<PluginSummary> {
+    registry
+        .records()
+        .iter()
+        .map(|r| {
+            let file = r.path.display().to_string();
+            match &r.status {
+                PluginStatus::Loaded(p) => {
+                    let mut details = vec![
+                        (gettext("File"), file),
+                        (gettext("Version"), p.version.clone()),
+                        (
+                            gettext("Plugin Interface"),
+                            format!("{}.{}", p.abi_major, p.abi_minor),
+                        ),
+                    ];
+                    if let Some(b) = &p.backend {
+                        details.push((gettext("Connects To"), b.info().uri_schemes.join(", ")));
+                    }
+                    if let Some(d) = &p.decoders {
+                        let encodings: Vec<String> = d
+                            .encodings()
+                            .iter()
+                            .map(|e| format!("{} ({})", e.name, e.encoding))
+                            .collect();
+                        details.push((gettext("Console Encodings"), encodings.join(", ")));
+                    }
+                    for note in &r.notes {
+                        details.push((gettext("Note"), note.clone()));
+                    }
+                    let status = if r.notes.is_empty() {
+                        gettext("Loaded")
+                    } else {
+                        gettext("Loaded, with warnings")
+                    };
+                    PluginSummary {
+                        title: p.name.clone(),
+                        status,
+                        ok: true,
+                        details,
+                    }
+                }
+                PluginStatus::Failed(reason) => PluginSummary {
+                    title: r
+                        .path
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or(file.clone()),
+                    status: gettext_f("Failed: {reason}", &[("reason", reason)]),
+                    ok: false,
+                    details: vec![(gettext("File"), file)],
+                },
+            }
+        })
+        .collect()
 }

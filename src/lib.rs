@@ -17,5 +17,6 @@ pub mod model;
 pub mod paths;
 pub mod plugin_host;
 pub mod settings;
+pub mod uri;
 pub mod vnc;
 pub mod windows;

@@ -13,6 +13,8 @@ mod connection;
 mod domain;
 pub mod stats;
 
-pub use connection::{Connection, ConnectionId, ConnectionState, ModelEvent, StatsConfig};
+pub use connection::{
+    Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent, StatsConfig,
+};
 pub use domain::Domain;
 pub use stats::{HostSample, Sample};

@@ -5,10 +5,12 @@
 pub mod a11y;
 pub mod about;
 pub mod confirm;
+pub mod connect;
 pub mod details;
 pub mod format;
 pub mod host;
 pub mod manager;
+pub mod preferences;
 mod state_text;
 pub mod widgets;
 

@@ -15,6 +15,26 @@ use super::domain::Domain;
 use super::stats::{History, HostSample, Sample, Sampler};
 use crate::plugin_host::{uri_scheme, BackendConnection, PluginRegistry};
 
+/// How a connection behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    pub stats: StatsConfig,
+    /// Connect at once (else wait, disconnected, for a reconnect).
+    pub connect_now: bool,
+    /// Reconnect by itself when the connection drops (autoconnect).
+    pub auto_reconnect: bool,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptions {
+            stats: StatsConfig::default(),
+            connect_now: true,
+            auto_reconnect: false,
+        }
+    }
+}
+
 /// How and what to sample (from the preferences).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsConfig {
@@ -117,6 +137,8 @@ type Notify = Arc<dyn Fn(ModelEvent) + Send + Sync>;
 
 enum Command {
     Reconnect,
+    /// Close the backend connection but keep the handle (it can reconnect).
+    Disconnect,
     Close,
     SetStats(StatsConfig),
 }
@@ -157,7 +179,13 @@ impl Connection {
         plugins: Arc<PluginRegistry>,
         notify: impl Fn(ModelEvent) + Send + Sync + 'static,
     ) -> Connection {
-        Self::open_with(id, candidates, plugins, StatsConfig::default(), notify)
+        Self::open_with(
+            id,
+            candidates,
+            plugins,
+            ConnectionOptions::default(),
+            notify,
+        )
     }
 
     /// As [`Connection::open`], sampling statistics as `stats` says.
@@ -165,10 +193,11 @@ impl Connection {
         id: ConnectionId,
         candidates: Vec<String>,
         plugins: Arc<PluginRegistry>,
-        stats: StatsConfig,
+        options: ConnectionOptions,
         notify: impl Fn(ModelEvent) + Send + Sync + 'static,
     ) -> Connection {
         assert!(!candidates.is_empty(), "a connection needs a URI");
+        let stats = options.stats;
         let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             domains: RwLock::new(BTreeMap::new()),
@@ -186,6 +215,7 @@ impl Connection {
             notify: Arc::new(notify),
             shared: shared.clone(),
             cmd_rx,
+            options,
         };
         let handle = std::thread::Builder::new()
             .name(format!("connection-{id}"))
@@ -279,6 +309,11 @@ impl Connection {
         }
     }
 
+    /// Closes the backend connection; [`Connection::reconnect`] reopens it.
+    pub fn disconnect(&self) {
+        let _ = self.cmd_tx.send(Command::Disconnect);
+    }
+
     /// Reconnects a failed or disconnected connection.
     pub fn reconnect(&self) {
         let _ = self.cmd_tx.send(Command::Reconnect);
@@ -301,6 +336,7 @@ impl Drop for Connection {
 }
 
 struct Worker {
+    options: ConnectionOptions,
     id: ConnectionId,
     candidates: Vec<String>,
     plugins: Arc<PluginRegistry>,
@@ -320,6 +356,14 @@ impl Worker {
     }
 
     fn run(self) {
+        if !self.options.connect_now {
+            let uri = self.candidates[0].clone();
+            self.set_state(&uri, ConnectionState::Disconnected("closed".into()));
+            if !self.wait_for_reconnect(None) {
+                return;
+            }
+        }
+        let mut retry = AUTO_RECONNECT_FIRST;
         loop {
             let ended = match self.connect() {
                 Ok((uri, conn, events)) => self.serve(&uri, conn, events),
@@ -328,16 +372,44 @@ impl Worker {
                     Ended::Idle
                 }
             };
-            if matches!(ended, Ended::Closed) {
+            let timeout = match ended {
+                Ended::Closed => return,
+                Ended::Served => {
+                    retry = AUTO_RECONNECT_FIRST;
+                    None
+                }
+                Ended::Idle => None,
+                Ended::Dropped => self.options.auto_reconnect.then_some(retry),
+            };
+            // Failed or disconnected: wait for the user (or, for an
+            // autoconnect connection that dropped, retry with backoff).
+            if !self.wait_for_reconnect(timeout) {
                 return;
             }
-            // Failed or disconnected: wait for the user (or autoconnect).
-            loop {
-                match self.cmd_rx.recv() {
-                    Ok(Command::Reconnect) => break,
-                    Ok(Command::SetStats(c)) => self.apply_stats_config(c),
-                    Ok(Command::Close) | Err(_) => return,
-                }
+            retry = (retry * 2).min(AUTO_RECONNECT_MAX);
+        }
+    }
+
+    /// Waits for a reconnect request (or `timeout`); false when closed.
+    fn wait_for_reconnect(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let cmd = match deadline {
+                Some(d) => match self.cmd_rx.recv_deadline(d) {
+                    Ok(c) => c,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => return true,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return false,
+                },
+                None => match self.cmd_rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => return false,
+                },
+            };
+            match cmd {
+                Command::Reconnect => return true,
+                Command::Disconnect => {}
+                Command::SetStats(c) => self.apply_stats_config(c),
+                Command::Close => return false,
             }
         }
     }
@@ -472,6 +544,12 @@ impl Worker {
                     );
                 }
                 Input::Command(Command::Reconnect) => {}
+                Input::Command(Command::Disconnect) => {
+                    break (
+                        ConnectionState::Disconnected("closed".into()),
+                        Ended::Served,
+                    );
+                }
                 Input::Command(Command::SetStats(c)) => {
                     self.apply_stats_config(c);
                     let new = self.shared.stats.read().unwrap().interval;
@@ -481,7 +559,7 @@ impl Worker {
                     }
                 }
                 Input::Backend(BackendEvent::Disconnected { reason }) => {
-                    break (ConnectionState::Disconnected(reason), Ended::Idle);
+                    break (ConnectionState::Disconnected(reason), Ended::Dropped);
                 }
                 Input::Backend(ev) => self.apply(ev),
                 Input::Tick => self.sample(&conn, &mut sampler, host_cpus),
@@ -569,6 +647,15 @@ impl Worker {
 enum Ended {
     /// Closed on request: the worker ends.
     Closed,
-    /// Failed or lost: the worker waits for a reconnect.
+    /// Disconnected on request: waits for a reconnect.
+    Served,
+    /// Could not connect: waits for a reconnect.
     Idle,
+    /// Lost while connected: waits for a reconnect, or retries by itself
+    /// for an autoconnect connection.
+    Dropped,
 }
+
+/// First and longest wait before an autoconnect connection retries.
+const AUTO_RECONNECT_FIRST: Duration = Duration::from_secs(2);
+const AUTO_RECONNECT_MAX: Duration = Duration::from_secs(60);

@@ -6,8 +6,9 @@
 //! updates objects, and only visible rows repaint. Lifecycle requests go to
 //! the engine, which confirms, runs and reports them.
 
+mod connection_object;
 mod guest_object;
-mod guest_row;
+mod row;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,7 +25,9 @@ use crate::i18n::{gettext, gettext_f};
 use crate::model::{ConnectionId, ConnectionState, Sample};
 use crate::settings::Settings;
 
+use connection_object::ConnectionObject;
 pub use guest_object::GuestObject;
+pub use row::ConnectionCommand;
 
 pub struct ManagerInit {
     pub settings: Settings,
@@ -199,6 +202,8 @@ pub enum ManagerInput {
         y: f64,
     },
     HostDetails,
+    ConnectionRemoved(ConnectionId),
+    ConnectionCommand(ConnectionId, ConnectionCommand),
 }
 
 #[derive(Debug)]
@@ -221,6 +226,9 @@ pub enum ManagerOutput {
         uuid: String,
     },
     ShowHostSummary(ConnectionId),
+    Connect(ConnectionId),
+    Disconnect(ConnectionId),
+    RemoveConnection(ConnectionId),
 }
 
 /// Which page the window shows.
@@ -242,11 +250,12 @@ struct ConnectionEntry {
     uri: String,
     state: ConnectionState,
     backend: Option<BackendInfo>,
+    object: ConnectionObject,
 }
 
 pub struct ManagerWindow {
-    store: gio::ListStore,
-    filter_model: gtk::FilterListModel,
+    /// The connections, each with its guests (the tree's roots).
+    roots: gio::ListStore,
     filter: gtk::CustomFilter,
     sorter: gtk::CustomSorter,
     selection: gtk::SingleSelection,
@@ -264,38 +273,45 @@ pub struct ManagerWindow {
 }
 
 impl ManagerWindow {
+    fn guest_count(&self) -> u32 {
+        self.connections
+            .values()
+            .map(|c| c.object.guests().n_items())
+            .sum()
+    }
+
+    fn shown_count(&self) -> u32 {
+        self.connections
+            .values()
+            .map(|c| c.object.view().n_items())
+            .sum()
+    }
+
     fn compute_page(&self) -> Page {
-        if self.store.n_items() > 0 {
-            return if self.filter_model.n_items() > 0 {
+        // With guests, or with several connections, the list shows every
+        // connection's state in its header row.
+        if self.guest_count() > 0 {
+            return if self.shown_count() > 0 {
                 Page::Guests
             } else {
                 Page::NoResults
             };
         }
-        let states = || self.connections.iter();
-        if let Some((_, c)) = states().find(|(_, c)| c.state == ConnectionState::Connecting) {
-            return Page::Connecting(c.uri.clone());
+        if self.connections.len() > 1 {
+            return Page::Guests;
         }
-        if let Some((id, c)) = states().find(|(_, c)| {
-            matches!(
-                c.state,
-                ConnectionState::Failed(_) | ConnectionState::Disconnected(_)
-            )
-        }) {
-            let reason = match &c.state {
-                ConnectionState::Failed(r) | ConnectionState::Disconnected(r) => r.clone(),
-                _ => unreachable!(),
-            };
-            return Page::Failed {
+        let Some((id, c)) = self.connections.iter().next() else {
+            return Page::NoConnection;
+        };
+        match &c.state {
+            ConnectionState::Connecting => Page::Connecting(c.uri.clone()),
+            ConnectionState::Failed(r) | ConnectionState::Disconnected(r) => Page::Failed {
                 id: *id,
                 uri: c.uri.clone(),
-                reason,
-            };
+                reason: r.clone(),
+            },
+            ConnectionState::Active => Page::NoGuests(c.uri.clone()),
         }
-        if let Some((_, c)) = states().find(|(_, c)| c.state == ConnectionState::Active) {
-            return Page::NoGuests(c.uri.clone());
-        }
-        Page::NoConnection
     }
 
     fn subtitle(&self) -> String {
@@ -306,25 +322,58 @@ impl ManagerWindow {
         }
     }
 
+    fn entry(&mut self, id: ConnectionId) -> &mut ConnectionEntry {
+        if !self.connections.contains_key(&id) {
+            let object = ConnectionObject::new(id, &self.filter, &self.sorter);
+            self.roots.append(&object);
+            self.connections.insert(
+                id,
+                ConnectionEntry {
+                    uri: String::new(),
+                    state: ConnectionState::Connecting,
+                    backend: None,
+                    object,
+                },
+            );
+        }
+        self.connections.get_mut(&id).unwrap()
+    }
+
+    fn refresh_status(&self, id: ConnectionId) {
+        if let Some(c) = self.connections.get(&id) {
+            c.object.refresh_status(&c.state);
+        }
+    }
+
     fn upsert(&mut self, id: ConnectionId, info: &DomainInfo) {
         match self.index.get(&(id, info.uuid.clone())) {
             Some(obj) => obj.update(info),
             None => {
                 let obj = GuestObject::new(id, info);
-                self.store.append(&obj);
+                self.entry(id).object.guests().append(&obj);
                 self.index.insert((id, info.uuid.clone()), obj);
+                self.refresh_status(id);
             }
         }
     }
 
-    fn remove_where(&mut self, keep: impl Fn(&GuestObject) -> bool) {
-        self.store
-            .retain(|o| o.downcast_ref::<GuestObject>().is_some_and(&keep));
-        self.index.retain(|_, o| keep(o));
+    /// Removes the guests of connection `id` for which `drop` is true.
+    fn remove_where(&mut self, id: ConnectionId, drop: impl Fn(&GuestObject) -> bool) {
+        if let Some(c) = self.connections.get(&id) {
+            c.object
+                .guests()
+                .retain(|o| o.downcast_ref::<GuestObject>().is_some_and(|g| !drop(g)));
+        }
+        self.index.retain(|(cid, _), o| *cid != id || !drop(o));
+        self.refresh_status(id);
     }
 
     fn selected(&self) -> Option<GuestObject> {
-        self.selection.selected_item().and_downcast::<GuestObject>()
+        self.selection
+            .selected_item()
+            .and_downcast::<gtk::TreeListRow>()
+            .and_then(|r| r.item())
+            .and_downcast::<GuestObject>()
     }
 
     /// Enables exactly the commands that apply to the selected guest.
@@ -474,6 +523,7 @@ fn primary_menu() -> gio::Menu {
     host.append(Some(&gettext("_Host Details")), Some("win.host-details"));
     menu.append_section(None, &host);
     let app = gio::Menu::new();
+    app.append(Some(&gettext("_Preferences")), Some("app.preferences"));
     app.append(
         Some(&gettext("_About Virtual Machine Manager")),
         Some("app.about"),
@@ -662,7 +712,6 @@ impl SimpleComponent for ManagerWindow {
         root: Self::Root,
         sender: ComponentSender<Self>,
     ) -> ComponentParts<Self> {
-        let store = gio::ListStore::new::<GuestObject>();
         let search = Rc::new(RefCell::new(String::new()));
         let sort_key = Rc::new(Cell::new(SortKey::from_name(
             &init.settings.string("sort-by", "name"),
@@ -690,9 +739,14 @@ impl SimpleComponent for ManagerWindow {
                 }
             })
         };
-        let filter_model = gtk::FilterListModel::new(Some(store.clone()), Some(filter.clone()));
-        let sort_model = gtk::SortListModel::new(Some(filter_model.clone()), Some(sorter.clone()));
-        let selection = gtk::SingleSelection::new(Some(sort_model));
+        // Connections at the root, each expanding into its own filtered
+        // and sorted guests.
+        let roots = gio::ListStore::new::<ConnectionObject>();
+        let tree = gtk::TreeListModel::new(roots.clone(), false, true, |item| {
+            item.downcast_ref::<ConnectionObject>()
+                .map(|c| c.view().clone().upcast::<gio::ListModel>())
+        });
+        let selection = gtk::SingleSelection::new(Some(tree));
         {
             let sender = sender.clone();
             selection.connect_selected_item_notify(move |_| {
@@ -701,14 +755,20 @@ impl SimpleComponent for ManagerWindow {
         }
 
         let context_sender = sender.clone();
-        let factory = guest_row::factory(Rc::new(move |position, row, x, y| {
-            context_sender.input(ManagerInput::ContextMenu {
-                position,
-                row: row.clone(),
-                x,
-                y,
-            });
-        }));
+        let connection_sender = sender.clone();
+        let factory = row::factory(
+            Rc::new(move |position, row, x, y| {
+                context_sender.input(ManagerInput::ContextMenu {
+                    position,
+                    row: row.clone(),
+                    x,
+                    y,
+                });
+            }),
+            Rc::new(move |id, cmd| {
+                connection_sender.input(ManagerInput::ConnectionCommand(id, cmd))
+            }),
+        );
         let list_view = gtk::ListView::new(None::<gtk::SingleSelection>, Some(factory));
         let context_menu = gtk::PopoverMenu::from_model(Some(&guest_menu()));
         context_menu.set_parent(&list_view);
@@ -750,8 +810,7 @@ impl SimpleComponent for ManagerWindow {
         root.add_action(&host_action);
 
         let model = ManagerWindow {
-            store,
-            filter_model,
+            roots,
             filter,
             sorter,
             selection,
@@ -794,21 +853,34 @@ impl SimpleComponent for ManagerWindow {
     fn update(&mut self, msg: Self::Input, sender: ComponentSender<Self>) {
         match msg {
             ManagerInput::ConnectionState { id, uri, state } => {
-                if matches!(
+                let gone = matches!(
                     state,
                     ConnectionState::Failed(_) | ConnectionState::Disconnected(_)
-                ) {
-                    self.remove_where(|o| o.connection() != id);
-                }
-                let backend = self.connections.remove(&id).and_then(|c| c.backend);
-                self.connections.insert(
-                    id,
-                    ConnectionEntry {
-                        uri,
-                        state,
-                        backend,
-                    },
                 );
+                let entry = self.entry(id);
+                entry.object.set_state(&uri, &state);
+                entry.uri = uri;
+                entry.state = state;
+                if gone {
+                    self.remove_where(id, |_| true);
+                }
+            }
+            ManagerInput::ConnectionRemoved(id) => {
+                self.remove_where(id, |_| true);
+                if let Some(c) = self.connections.remove(&id) {
+                    if let Some(pos) = self.roots.find(&c.object) {
+                        self.roots.remove(pos);
+                    }
+                }
+            }
+            ManagerInput::ConnectionCommand(id, cmd) => {
+                let out = match cmd {
+                    ConnectionCommand::Connect => ManagerOutput::Connect(id),
+                    ConnectionCommand::Disconnect => ManagerOutput::Disconnect(id),
+                    ConnectionCommand::HostDetails => ManagerOutput::ShowHostSummary(id),
+                    ConnectionCommand::Remove => ManagerOutput::RemoveConnection(id),
+                };
+                let _ = sender.output(out);
             }
             ManagerInput::Capabilities { id, backend } => {
                 if let Some(c) = self.connections.get_mut(&id) {
@@ -817,7 +889,7 @@ impl SimpleComponent for ManagerWindow {
             }
             ManagerInput::DomainsListed { id, domains } => {
                 let keep: HashSet<&str> = domains.iter().map(|d| d.uuid.as_str()).collect();
-                self.remove_where(|o| o.connection() != id || keep.contains(o.uuid().as_str()));
+                self.remove_where(id, |o| !keep.contains(o.uuid().as_str()));
                 // One splice, not one re-sort per appended guest.
                 let fresh: Vec<GuestObject> = domains
                     .iter()
@@ -832,7 +904,9 @@ impl SimpleComponent for ManagerWindow {
                 for obj in &fresh {
                     self.index.insert((id, obj.uuid()), obj.clone());
                 }
-                self.store.splice(self.store.n_items(), 0, &fresh);
+                let guests = self.entry(id).object.guests().clone();
+                guests.splice(guests.n_items(), 0, &fresh);
+                self.refresh_status(id);
             }
             ManagerInput::DomainAdded { id, domain }
             | ManagerInput::DomainChanged { id, domain } => {
@@ -844,7 +918,7 @@ impl SimpleComponent for ManagerWindow {
                 }
             }
             ManagerInput::DomainRemoved { id, uuid } => {
-                self.remove_where(|o| !(o.connection() == id && o.uuid() == uuid));
+                self.remove_where(id, |o| o.uuid() == uuid);
             }
             ManagerInput::Stats { id, domains } => {
                 for (uuid, sample) in &domains {
@@ -883,7 +957,17 @@ impl SimpleComponent for ManagerWindow {
             }
             ManagerInput::Activated(position) => {
                 self.selection.set_selected(position);
-                self.emit_command(GuestCommand::Open, &sender);
+                // Enter on a connection header folds or unfolds it.
+                let row = self
+                    .selection
+                    .selected_item()
+                    .and_downcast::<gtk::TreeListRow>();
+                match row {
+                    Some(r) if r.item().is_some_and(|i| i.is::<ConnectionObject>()) => {
+                        r.set_expanded(!r.is_expanded())
+                    }
+                    _ => self.emit_command(GuestCommand::Open, &sender),
+                }
             }
             ManagerInput::SortBy(key) => {
                 self.sort_key.set(key);
