@@ -126,4 +126,9 @@ fn install_actions(app: &adw::Application, sender: &relm4::Sender<EngineMsg>) {
     app.set_accels_for_action("app.quit", &["<Control>q"]);
     app.set_accels_for_action("win.search", &["<Control>f"]);
     app.set_accels_for_action("win.guest-details", &["<Control>d"]);
+    app.set_accels_for_action("win.guest-run", &["<Control>r"]);
+    app.set_accels_for_action("win.guest-pause", &["<Control>p"]);
+    app.set_accels_for_action("win.guest-shutdown", &["<Control><Shift>s"]);
+    app.set_accels_for_action("win.show-help-overlay", &["<Control>question"]);
+    app.set_accels_for_action("win.guest-menu", &["<Shift>F10", "Menu"]);
 }

@@ -203,6 +203,7 @@ pub enum ManagerInput {
     },
     HostDetails,
     ConnectionRemoved(ConnectionId),
+    KeyboardMenu,
     ConnectionCommand(ConnectionId, ConnectionCommand),
 }
 
@@ -566,11 +567,6 @@ impl SimpleComponent for ManagerWindow {
                         #[watch]
                         set_subtitle: &model.subtitle(),
                     },
-                    pack_start = &gtk::Button {
-                        set_icon_name: "utilities-terminal-symbolic",
-                        set_tooltip_text: Some(&gettext("Open the Console")),
-                        set_action_name: Some("win.guest-open"),
-                    },
                     pack_start = &gtk::Box {
                         add_css_class: "linked",
                         gtk::Button {
@@ -600,10 +596,25 @@ impl SimpleComponent for ManagerWindow {
                         set_icon_name: "system-search-symbolic",
                         set_tooltip_text: Some(&gettext("Search")),
                     },
-                    pack_end = &gtk::Button {
-                        set_icon_name: "document-properties-symbolic",
-                        set_tooltip_text: Some(&gettext("Details")),
-                        set_action_name: Some("win.guest-details"),
+                    // Open and Details give way first in narrow windows; Enter,
+                    // Ctrl+D and the context menu still reach them.
+                    pack_end = &adw::Squeezer {
+                        set_homogeneous: false,
+                        set_transition_type: adw::SqueezerTransitionType::None,
+                        gtk::Box {
+                            set_spacing: 6,
+                            gtk::Button {
+                                set_icon_name: "document-properties-symbolic",
+                                set_tooltip_text: Some(&gettext("Details")),
+                                set_action_name: Some("win.guest-details"),
+                            },
+                            gtk::Button {
+                                set_icon_name: "utilities-terminal-symbolic",
+                                set_tooltip_text: Some(&gettext("Open the Console")),
+                                set_action_name: Some("win.guest-open"),
+                            },
+                        },
+                        gtk::Box {},
                     },
                 },
 
@@ -808,6 +819,13 @@ impl SimpleComponent for ManagerWindow {
             host_action.connect_activate(move |_, _| sender.input(ManagerInput::HostDetails));
         }
         root.add_action(&host_action);
+        // Shift+F10 or the Menu key: the selected guest's actions.
+        let menu_action = gio::SimpleAction::new("guest-menu", None);
+        {
+            let sender = sender.clone();
+            menu_action.connect_activate(move |_, _| sender.input(ManagerInput::KeyboardMenu));
+        }
+        root.add_action(&menu_action);
 
         let model = ManagerWindow {
             roots,
@@ -943,6 +961,24 @@ impl SimpleComponent for ManagerWindow {
             }
             ManagerInput::Command(cmd) => self.emit_command(cmd, &sender),
             ManagerInput::SelectionChanged => {}
+            ManagerInput::KeyboardMenu => {
+                if self.selected().is_some() {
+                    // Point at the focused row, or the list's top left.
+                    let (x, y) = self
+                        .list_view
+                        .focus_child()
+                        .and_then(|row| {
+                            row.compute_point(
+                                &self.list_view,
+                                &gtk::graphene::Point::new(24.0, row.height() as f32),
+                            )
+                        })
+                        .map_or((24, 24), |p| (p.x() as i32, p.y() as i32));
+                    self.context_menu
+                        .set_pointing_to(Some(&gtk::gdk::Rectangle::new(x, y, 1, 1)));
+                    self.context_menu.popup();
+                }
+            }
             ManagerInput::HostDetails => {
                 // The selected guest's host, else the first active one.
                 let id = self.selected().map(|g| g.connection()).or_else(|| {

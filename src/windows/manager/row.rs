@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use relm4::adw;
 use relm4::gtk;
 use relm4::gtk::glib;
 use relm4::gtk::prelude::*;
@@ -44,6 +45,7 @@ mod imp {
         pub cpu: OnceCell<gtk::Label>,
         pub memory: OnceCell<gtk::Label>,
         pub state: OnceCell<gtk::Label>,
+        pub compact_state: OnceCell<gtk::Label>,
         // Connection part.
         pub conn_title: OnceCell<gtk::Label>,
         pub conn_status: OnceCell<gtk::Label>,
@@ -109,16 +111,30 @@ impl ManagerRow {
         memory.set_width_chars(9);
         let state = label(&["dim-label"], 1.0);
         state.set_width_chars(10);
-        for w in [
-            icon.upcast_ref::<gtk::Widget>(),
-            text.upcast_ref(),
-            sparkline.upcast_ref(),
-            cpu.upcast_ref(),
-            memory.upcast_ref(),
-            state.upcast_ref(),
-        ] {
-            guest.append(w);
-        }
+        guest.append(&icon);
+        guest.append(&text);
+        // Narrow windows (down to 360 px) keep the state and drop the
+        // graph and memory first: a squeezer shows the widest part that fits.
+        let full = gtk::Box::builder()
+            .spacing(12)
+            .halign(gtk::Align::End)
+            .build();
+        full.append(&sparkline);
+        full.append(&cpu);
+        full.append(&memory);
+        full.append(&state);
+        let compact_state = label(&["dim-label"], 1.0);
+        compact_state.set_hexpand(true);
+        let compact = gtk::Box::builder().spacing(12).build();
+        compact.append(&compact_state);
+        let squeezer = adw::Squeezer::builder()
+            .homogeneous(false)
+            .transition_type(adw::SqueezerTransitionType::None)
+            .xalign(1.0)
+            .build();
+        squeezer.add(&full);
+        squeezer.add(&compact);
+        guest.append(&squeezer);
 
         // Connection header.
         let header = gtk::Box::builder()
@@ -195,6 +211,7 @@ impl ManagerRow {
         let _ = imp.cpu.set(cpu);
         let _ = imp.memory.set(memory);
         let _ = imp.state.set(state);
+        let _ = imp.compact_state.set(compact_state);
         let _ = imp.conn_title.set(conn_title);
         let _ = imp.conn_status.set(conn_status);
         let _ = imp.conn_menu.set(menu_button);
@@ -214,6 +231,7 @@ impl ManagerRow {
         self.keep(text("name", imp.name.get().unwrap()));
         self.keep(text("summary", imp.summary.get().unwrap()));
         self.keep(text("state-label", imp.state.get().unwrap()));
+        self.keep(text("state-label", imp.compact_state.get().unwrap()));
         self.keep(text("cpu-text", imp.cpu.get().unwrap()));
         self.keep(text("memory-text", imp.memory.get().unwrap()));
         let icon = imp.icon.get().unwrap();
