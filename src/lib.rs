@@ -6,12 +6,18 @@
 //! backends; `model` keeps connections and guests (no GTK); `engine` wires
 //! windows, connections and requests; `windows` are the Relm4 components.
 
+pub mod api;
 pub mod application;
 pub mod cli;
 pub mod config;
+pub mod credentials;
+pub mod dbus;
 pub mod demo;
 pub mod engine;
 pub mod i18n;
+pub mod image;
+pub mod keys;
+pub mod labels;
 pub mod logging;
 pub mod model;
 pub mod paths;

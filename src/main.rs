@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             }
         },
         None => {
-            let status = application::run();
+            let status = application::run(cli.gapplication_service);
             ExitCode::from(status.get() as u8)
         }
     }

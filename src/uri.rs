@@ -81,3 +81,54 @@ mod tests {
         assert!(validate("  ").is_err());
     }
 }
+
+/// Host and port of a `vnc://HOST[:PORT]` URL (port 5900 when absent;
+/// IPv6 hosts in brackets).
+pub fn parse_vnc_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("vnc://")
+        .ok_or_else(|| format!("“{url}” is not a vnc:// URL"))?
+        .trim_end_matches('/');
+    if rest.is_empty() {
+        return Err(format!("“{url}” names no host"));
+    }
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("“{url}”: unclosed [ in the host"))?;
+        (h.to_owned(), after.strip_prefix(':'))
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (rest.to_owned(), None),
+        }
+    };
+    if host.is_empty() || host.contains(['/', '@', ' ']) {
+        return Err(format!("“{url}” has no valid host"));
+    }
+    let port = match port {
+        None | Some("") => 5900,
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("“{p}” is not a port number"))?,
+    };
+    Ok((host, port))
+}
+
+#[cfg(test)]
+mod vnc_url_tests {
+    use super::parse_vnc_url;
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_vnc_url("vnc://h:5901").unwrap(), ("h".into(), 5901));
+        assert_eq!(parse_vnc_url("vnc://h").unwrap(), ("h".into(), 5900));
+        assert_eq!(
+            parse_vnc_url("vnc://[::1]:5902/").unwrap(),
+            ("::1".into(), 5902)
+        );
+        assert!(parse_vnc_url("http://h").is_err());
+        assert!(parse_vnc_url("vnc://h:x").is_err());
+        assert!(parse_vnc_url("vnc://").is_err());
+    }
+}

@@ -6,12 +6,12 @@ pub mod a11y;
 pub mod about;
 pub mod confirm;
 pub mod connect;
+pub mod console;
 pub mod details;
 pub mod format;
 pub mod host;
 pub mod manager;
 pub mod preferences;
-mod state_text;
 pub mod widgets;
 
-pub use state_text::{state_icon_name, state_label};
+pub use crate::labels::{display_uri, state_icon_name, state_label};

@@ -15,7 +15,7 @@ HYPERVISOR="libvirt-daemon-system qemu-system-x86"
 
 TEST="libvirt-clients xvfb xauth dbus dbus-x11 at-spi2-core python3-pyatspi
 gnome-keyring desktop-file-utils appstream imagemagick xclip xdotool x11-utils
-x11vnc tigervnc-standalone-server tigervnc-viewer locales valgrind"
+x11vnc tigervnc-standalone-server tigervnc-tools tigervnc-viewer locales valgrind"
 
 case "${1:-build}" in
   build) groups="BUILD" ;;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use virt_manager_plugin_api::abi::{self, BackendVtable, Bytes, ConnectionHandle, Status, Writer};
 use virt_manager_plugin_api::*;
 
-use super::ffi::{event_sink, vec_writer};
+use super::ffi::{event_sink, field, read_field, table_size, vec_writer};
 
 /// Runs one plugin call with fresh output and error buffers.
 pub(super) fn call(f: impl FnOnce(Writer, Writer) -> Status) -> Result<Vec<u8>, PluginError> {
@@ -30,7 +30,10 @@ pub(super) fn call(f: impl FnOnce(Writer, Writer) -> Status) -> Result<Vec<u8>, 
 /// A backend plugin, checked and ready.
 pub struct BackendPlugin {
     name: String,
-    vtable: &'static BackendVtable,
+    /// The plugin's table, possibly shorter than this version's struct:
+    /// read only through `field!`.
+    vtable: *const BackendVtable,
+    size: usize,
     info: BackendInfo,
 }
 
@@ -43,27 +46,34 @@ impl std::fmt::Debug for BackendPlugin {
     }
 }
 
+// Safety: the table is an immutable static of the (never unloaded)
+// plugin; calls through it follow the ABI's thread rules.
+unsafe impl Send for BackendPlugin {}
+unsafe impl Sync for BackendPlugin {}
+
 impl BackendPlugin {
     /// Checks the vtable and asks the backend what it is.
     ///
     /// # Safety
     /// `vtable` must point into a library that is never unloaded.
     pub(super) unsafe fn new(name: &str, vtable: *const BackendVtable) -> Result<Self, String> {
-        let vtable = unsafe { &*vtable };
-        if vtable.size < abi::BACKEND_VTABLE_MIN_SIZE {
+        let size = unsafe { table_size(vtable) };
+        if size < abi::BACKEND_VTABLE_MIN_SIZE {
             return Err(format!(
                 "backend table is {} bytes, smaller than the {} of ABI 1.0",
-                vtable.size,
+                size,
                 abi::BACKEND_VTABLE_MIN_SIZE
             ));
         }
-        let bytes = call(|out, err| unsafe { (vtable.info)(out, err) })
+        let info = field!(vtable, size, BackendVtable, info).expect("checked: a 1.0 table");
+        let bytes = call(|out, err| unsafe { info(out, err) })
             .map_err(|e| format!("backend info failed: {e}"))?;
         let info: BackendInfo = serde_json::from_slice(&bytes)
             .map_err(|e| format!("backend info is malformed: {e}"))?;
         Ok(BackendPlugin {
             name: name.to_owned(),
             vtable,
+            size,
             info,
         })
     }
@@ -76,16 +86,18 @@ impl BackendPlugin {
         &self.info
     }
 
-    /// True when the plugin's vtable reaches `offset + size`.
-    fn has(&self, offset: usize, size: usize) -> bool {
-        abi::has_field(self.vtable.size, offset, size)
+    /// Every 1.0 entry, present in any table that passed `new`.
+    fn v1_0<F: Copy>(&self, offset: usize, f: impl Fn(&BackendVtable) -> &F) -> F {
+        unsafe { read_field(self.vtable, self.size, offset, f) }
+            .expect("checked in new: a 1.0 table")
     }
 
     /// Opens a connection. Blocks: call it off the GTK main thread.
     pub fn open(self: &Arc<Self>, uri: &str) -> Result<BackendConnection, PluginError> {
         let mut handle: ConnectionHandle = std::ptr::null_mut();
         call(|_out, err| unsafe {
-            (self.vtable.open)(abi::Bytes::from_slice(uri.as_bytes()), &mut handle, err)
+            let open = self.v1_0(std::mem::offset_of!(BackendVtable, open), |t| &t.open);
+            open(abi::Bytes::from_slice(uri.as_bytes()), &mut handle, err)
         })?;
         if handle.is_null() {
             return Err(PluginError::failed(format!(
@@ -117,8 +129,12 @@ impl BackendConnection {
     }
 
     pub fn list_domains(&self) -> Result<Vec<DomainInfo>, PluginError> {
-        let vt = self.plugin.vtable;
-        let bytes = call(|out, err| unsafe { (vt.list_domains)(self.handle, out, err) })?;
+        let list = self
+            .plugin
+            .v1_0(std::mem::offset_of!(BackendVtable, list_domains), |t| {
+                &t.list_domains
+            });
+        let bytes = call(|out, err| unsafe { list(self.handle, out, err) })?;
         serde_json::from_slice(&bytes).map_err(|e| {
             PluginError::failed(format!(
                 "plugin {} sent a malformed guest list: {e}",
@@ -135,8 +151,12 @@ impl BackendConnection {
     }
 
     fn parse<T: DeserializeOwned>(&self, bytes: &[u8], what: &str) -> Result<T, PluginError> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| PluginError::failed(format!("plugin {} sent malformed {what}: {e}", self.plugin.name)))
+        serde_json::from_slice(bytes).map_err(|e| {
+            PluginError::failed(format!(
+                "plugin {} sent malformed {what}: {e}",
+                self.plugin.name
+            ))
+        })
     }
 
     fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -149,21 +169,28 @@ impl BackendConnection {
         &self,
         callback: impl Fn(BackendEvent) + Send + Sync + 'static,
     ) -> Result<(), PluginError> {
-        let vt = self.plugin.vtable;
+        let subscribe = self
+            .plugin
+            .v1_0(std::mem::offset_of!(BackendVtable, subscribe), |t| {
+                &t.subscribe
+            });
         let sink = event_sink(&self.plugin.name, Box::new(callback));
-        call(|_out, err| unsafe { (vt.subscribe)(self.handle, sink, err) }).map(drop)
+        call(|_out, err| unsafe { subscribe(self.handle, sink, err) }).map(drop)
     }
 }
 
 /// The vtable entry `$field` if the plugin's table is long enough.
 macro_rules! entry {
     ($self:ident, $field:ident, $what:literal) => {{
-        let vt = $self.plugin.vtable;
-        let offset = std::mem::offset_of!(BackendVtable, $field);
-        if !$self.plugin.has(offset, std::mem::size_of_val(&vt.$field)) {
-            return Err($self.not_supported($what));
+        match field!(
+            $self.plugin.vtable,
+            $self.plugin.size,
+            BackendVtable,
+            $field
+        ) {
+            Some(f) => f,
+            None => return Err($self.not_supported($what)),
         }
-        vt.$field
     }};
 }
 
@@ -191,22 +218,39 @@ impl BackendConnection {
         let f = entry!(self, domain_action, "guest lifecycle actions");
         let arg = Self::to_json(action);
         call(|_out, err| unsafe {
-            f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), err)
+            f(
+                self.handle,
+                Bytes::from_slice(uuid.as_bytes()),
+                Bytes::from_slice(&arg),
+                err,
+            )
         })
         .map(drop)
     }
 
     pub fn domain_config(&self, uuid: &str) -> Result<DomainConfig, PluginError> {
         let f = entry!(self, domain_config, "guest configuration");
-        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), out, err) })?;
+        let bytes = call(|out, err| unsafe {
+            f(self.handle, Bytes::from_slice(uuid.as_bytes()), out, err)
+        })?;
         self.parse(&bytes, "guest configuration")
     }
 
-    pub fn apply_domain_config(&self, uuid: &str, changes: &ConfigChanges) -> Result<ApplyResult, PluginError> {
+    pub fn apply_domain_config(
+        &self,
+        uuid: &str,
+        changes: &ConfigChanges,
+    ) -> Result<ApplyResult, PluginError> {
         let f = entry!(self, apply_domain_config, "changing guest configuration");
         let arg = Self::to_json(changes);
         let bytes = call(|out, err| unsafe {
-            f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), out, err)
+            f(
+                self.handle,
+                Bytes::from_slice(uuid.as_bytes()),
+                Bytes::from_slice(&arg),
+                out,
+                err,
+            )
         })?;
         self.parse(&bytes, "configuration result")
     }
@@ -219,10 +263,21 @@ impl BackendConnection {
     }
 
     /// The console endpoint, and the socket the backend connected, if any.
-    pub fn open_console(&self, uuid: &str) -> Result<(ConsoleEndpoint, Option<OwnedFd>), PluginError> {
+    pub fn open_console(
+        &self,
+        uuid: &str,
+    ) -> Result<(ConsoleEndpoint, Option<OwnedFd>), PluginError> {
         let f = entry!(self, open_console, "consoles");
         let mut fd: std::ffi::c_int = -1;
-        let bytes = call(|out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), &mut fd, out, err) });
+        let bytes = call(|out, err| unsafe {
+            f(
+                self.handle,
+                Bytes::from_slice(uuid.as_bytes()),
+                &mut fd,
+                out,
+                err,
+            )
+        });
         // Take ownership first, so the descriptor is closed on any error.
         let socket = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
         let endpoint = self.parse(&bytes?, "console endpoint")?;
@@ -232,8 +287,15 @@ impl BackendConnection {
     pub fn send_keys(&self, uuid: &str, keys: &KeySequence) -> Result<(), PluginError> {
         let f = entry!(self, send_keys, "sending keys");
         let arg = Self::to_json(keys);
-        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(uuid.as_bytes()), Bytes::from_slice(&arg), err) })
-            .map(drop)
+        call(|_out, err| unsafe {
+            f(
+                self.handle,
+                Bytes::from_slice(uuid.as_bytes()),
+                Bytes::from_slice(&arg),
+                err,
+            )
+        })
+        .map(drop)
     }
 
     /// PNG or binary PPM bytes.
@@ -251,8 +313,15 @@ impl BackendConnection {
     pub fn network_action(&self, name: &str, action: &NetworkAction) -> Result<(), PluginError> {
         let f = entry!(self, network_action, "virtual networks");
         let arg = Self::to_json(action);
-        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(name.as_bytes()), Bytes::from_slice(&arg), err) })
-            .map(drop)
+        call(|_out, err| unsafe {
+            f(
+                self.handle,
+                Bytes::from_slice(name.as_bytes()),
+                Bytes::from_slice(&arg),
+                err,
+            )
+        })
+        .map(drop)
     }
 
     pub fn list_storage_pools(&self) -> Result<Vec<StoragePoolInfo>, PluginError> {
@@ -261,16 +330,30 @@ impl BackendConnection {
         self.parse(&bytes, "storage pools")
     }
 
-    pub fn storage_pool_action(&self, name: &str, action: &StoragePoolAction) -> Result<(), PluginError> {
+    pub fn storage_pool_action(
+        &self,
+        name: &str,
+        action: &StoragePoolAction,
+    ) -> Result<(), PluginError> {
         let f = entry!(self, storage_pool_action, "storage pools");
         let arg = Self::to_json(action);
-        call(|_out, err| unsafe { f(self.handle, Bytes::from_slice(name.as_bytes()), Bytes::from_slice(&arg), err) })
-            .map(drop)
+        call(|_out, err| unsafe {
+            f(
+                self.handle,
+                Bytes::from_slice(name.as_bytes()),
+                Bytes::from_slice(&arg),
+                err,
+            )
+        })
+        .map(drop)
     }
 }
 
 impl Drop for BackendConnection {
     fn drop(&mut self) {
-        unsafe { (self.plugin.vtable.close)(self.handle) }
+        let close = self
+            .plugin
+            .v1_0(std::mem::offset_of!(BackendVtable, close), |t| &t.close);
+        unsafe { close(self.handle) }
     }
 }

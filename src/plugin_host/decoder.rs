@@ -22,7 +22,10 @@ pub struct DecoderPlugin {
 
 impl std::fmt::Debug for DecoderPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DecoderPlugin").field("name", &self.name).field("encodings", &self.encodings).finish()
+        f.debug_struct("DecoderPlugin")
+            .field("name", &self.name)
+            .field("encodings", &self.encodings)
+            .finish()
     }
 }
 
@@ -40,9 +43,13 @@ impl DecoderPlugin {
         }
         let bytes = call(|out, err| unsafe { (vtable.info)(out, err) })
             .map_err(|e| format!("decoder info failed: {e}"))?;
-        let info: DecoderLibraryInfo =
-            serde_json::from_slice(&bytes).map_err(|e| format!("decoder info is malformed: {e}"))?;
-        Ok(DecoderPlugin { name: name.to_owned(), vtable, encodings: info.encodings })
+        let info: DecoderLibraryInfo = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("decoder info is malformed: {e}"))?;
+        Ok(DecoderPlugin {
+            name: name.to_owned(),
+            vtable,
+            encodings: info.encodings,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -54,13 +61,25 @@ impl DecoderPlugin {
     }
 
     /// A new stateful decoder for one console connection.
-    pub fn create(self: &Arc<Self>, encoding: i32, format: &PixelFormat) -> Result<DecoderInstance, PluginError> {
+    pub fn create(
+        self: &Arc<Self>,
+        encoding: i32,
+        format: &PixelFormat,
+    ) -> Result<DecoderInstance, PluginError> {
         let mut handle: DecoderHandle = std::ptr::null_mut();
         call(|_out, err| unsafe { (self.vtable.create)(encoding, format, &mut handle, err) })?;
         if handle.is_null() {
-            return Err(PluginError::failed(format!("decoder plugin {} created no decoder", self.name)));
+            return Err(PluginError::failed(format!(
+                "decoder plugin {} created no decoder",
+                self.name
+            )));
         }
-        Ok(DecoderInstance { plugin: self.clone(), handle, encoding, err: Vec::new() })
+        Ok(DecoderInstance {
+            plugin: self.clone(),
+            handle,
+            encoding,
+            err: Vec::new(),
+        })
     }
 }
 
@@ -97,11 +116,21 @@ impl DecoderInstance {
 
     /// Decodes (part of) `rect` from `data`; checks what the decoder
     /// claims before believing it.
-    pub fn decode(&mut self, rect: &Rect, data: &[u8], fb: &mut FramebufferMut<'_>) -> Result<Decoded, PluginError> {
-        let inside = rect.x as u32 + rect.width as u32 <= fb.width && rect.y as u32 + rect.height as u32 <= fb.height;
-        let sized = fb.stride >= fb.width as usize && fb.pixels.len() >= fb.stride * fb.height as usize;
+    pub fn decode(
+        &mut self,
+        rect: &Rect,
+        data: &[u8],
+        fb: &mut FramebufferMut<'_>,
+    ) -> Result<Decoded, PluginError> {
+        let inside = rect.x as u32 + rect.width as u32 <= fb.width
+            && rect.y as u32 + rect.height as u32 <= fb.height;
+        let sized =
+            fb.stride >= fb.width as usize && fb.pixels.len() >= fb.stride * fb.height as usize;
         if !inside || !sized {
-            return Err(PluginError::new(ErrorCode::InvalidArgument, "rectangle outside the framebuffer"));
+            return Err(PluginError::new(
+                ErrorCode::InvalidArgument,
+                "rectangle outside the framebuffer",
+            ));
         }
         let raw = abi::Framebuffer {
             pixels: fb.pixels.as_mut_ptr() as *mut u8,
@@ -111,6 +140,8 @@ impl DecoderInstance {
         };
         let mut result = abi::DecodeResult::default();
         self.err.clear();
+        #[cfg(debug_assertions)]
+        let ring = canary::Ring::save(fb, rect);
         let status = unsafe {
             (self.plugin.vtable.decode)(
                 self.handle,
@@ -121,6 +152,13 @@ impl DecoderInstance {
                 vec_writer(&mut self.err),
             )
         };
+        #[cfg(debug_assertions)]
+        if let changed @ 1.. = ring.restore(fb) {
+            return Err(PluginError::failed(format!(
+                "decoder plugin {} wrote outside its rectangle ({changed} canary pixels changed)",
+                self.plugin.name
+            )));
+        }
         if let Some(code) = ErrorCode::from_status(status) {
             let mut message = String::from_utf8_lossy(&self.err).into_owned();
             if message.is_empty() {
@@ -129,14 +167,19 @@ impl DecoderInstance {
             return Err(PluginError::new(code, message));
         }
         let broken = |what: String| {
-            Err(PluginError::failed(format!("decoder plugin {} misbehaved: {what}", self.plugin.name)))
+            Err(PluginError::failed(format!(
+                "decoder plugin {} misbehaved: {what}",
+                self.plugin.name
+            )))
         };
         match result.kind {
             abi::DECODE_NEED_MORE if result.count > 0 => Ok(Decoded::NeedMore(result.count)),
             abi::DECODE_NEED_MORE => broken("asked for 0 more bytes".into()),
-            abi::DECODE_PARTIAL | abi::DECODE_DONE if result.count > data.len() => {
-                broken(format!("claims {} bytes consumed of {} given", result.count, data.len()))
-            }
+            abi::DECODE_PARTIAL | abi::DECODE_DONE if result.count > data.len() => broken(format!(
+                "claims {} bytes consumed of {} given",
+                result.count,
+                data.len()
+            )),
             abi::DECODE_PARTIAL if result.count == 0 => broken("made no progress".into()),
             abi::DECODE_PARTIAL => Ok(Decoded::Partial(result.count)),
             abi::DECODE_DONE => Ok(Decoded::Done(result.count)),
@@ -148,5 +191,54 @@ impl DecoderInstance {
 impl Drop for DecoderInstance {
     fn drop(&mut self) {
         unsafe { (self.plugin.vtable.destroy)(self.handle) }
+    }
+}
+
+/// Debug builds only: the ring of pixels just outside a rectangle, saved
+/// before a decode call and compared after it, catches a native decoder
+/// that writes outside its rectangle (a Rust decoder cannot, through
+/// `Target`). Release builds skip it: it costs a copy per rectangle.
+#[cfg(debug_assertions)]
+mod canary {
+    use super::{FramebufferMut, Rect};
+
+    pub struct Ring(Vec<(usize, u32)>);
+
+    impl Ring {
+        pub fn save(fb: &FramebufferMut<'_>, r: &Rect) -> Ring {
+            let (left, top) = (i64::from(r.x) - 1, i64::from(r.y) - 1);
+            let (right, bottom) = (
+                i64::from(r.x) + i64::from(r.width),
+                i64::from(r.y) + i64::from(r.height),
+            );
+            let mut ring = Vec::new();
+            let mut add = |x: i64, y: i64| {
+                if (0..i64::from(fb.width)).contains(&x) && (0..i64::from(fb.height)).contains(&y) {
+                    let i = y as usize * fb.stride + x as usize;
+                    ring.push((i, fb.pixels[i]));
+                }
+            };
+            for x in left..=right {
+                add(x, top);
+                add(x, bottom);
+            }
+            for y in top + 1..bottom {
+                add(left, y);
+                add(right, y);
+            }
+            Ring(ring)
+        }
+
+        /// Puts back every changed pixel and says how many there were.
+        pub fn restore(&self, fb: &mut FramebufferMut<'_>) -> usize {
+            let mut changed = 0;
+            for &(i, value) in &self.0 {
+                if fb.pixels[i] != value {
+                    fb.pixels[i] = value;
+                    changed += 1;
+                }
+            }
+            changed
+        }
     }
 }

@@ -89,3 +89,49 @@ pub static HOST_API: HostApi = HostApi {
     abi_minor: abi::ABI_MINOR,
     log: host_log,
 };
+
+/// Reads the field at `offset` of a plugin's table of `size` bytes, if the
+/// table is long enough to hold it; `None` for a field the plugin's
+/// (older) table does not have. Never forms a reference to the whole
+/// table, which may be shorter than this version's struct.
+///
+/// `_field` only names the field's type: `|t: &BackendVtable| &t.open`.
+///
+/// # Safety
+/// `base` must point to a table of at least `size` readable bytes that
+/// lives as long as the process.
+pub unsafe fn read_field<T, F: Copy>(
+    base: *const T,
+    size: usize,
+    offset: usize,
+    _field: impl Fn(&T) -> &F,
+) -> Option<F> {
+    if !virt_manager_plugin_api::abi::has_field(size, offset, std::mem::size_of::<F>()) {
+        return None;
+    }
+    let ptr = base.cast::<u8>().wrapping_add(offset).cast::<F>();
+    Some(unsafe { ptr.read_unaligned() })
+}
+
+/// The `size` word every table starts with.
+///
+/// # Safety
+/// `base` must point to a readable table.
+pub unsafe fn table_size<T>(base: *const T) -> usize {
+    unsafe { base.cast::<usize>().read_unaligned() }
+}
+
+/// Reads a field of a plugin table, by name: `field!(ptr, size, BackendVtable, open)`.
+macro_rules! field {
+    ($base:expr, $size:expr, $ty:ty, $field:ident) => {
+        unsafe {
+            $crate::plugin_host::ffi::read_field(
+                $base,
+                $size,
+                std::mem::offset_of!($ty, $field),
+                |t: &$ty| &t.$field,
+            )
+        }
+    };
+}
+pub(crate) use field;

@@ -15,7 +15,7 @@ use virt_manager_plugin_api::abi::{self, EntryFn, PluginDescriptor};
 
 use super::backend::BackendPlugin;
 use super::decoder::DecoderPlugin;
-use super::ffi::HOST_API;
+use super::ffi::{field, table_size, HOST_API};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -130,58 +130,73 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, LoadError> {
             "the entry point returned no descriptor".into(),
         ));
     }
-    check_descriptor(unsafe { &*desc })
+    unsafe { check_descriptor(desc) }
 }
 
 /// The version and size checks, before anything else in the descriptor
-/// is read.
-fn check_descriptor(desc: &'static PluginDescriptor) -> Result<LoadedPlugin, LoadError> {
-    // `size` and the versions are at the same offsets in every version.
-    if desc.abi_major != abi::ABI_MAJOR {
+/// is read; fields are read one by one, since a 1.0 descriptor is shorter
+/// than this version's struct.
+///
+/// # Safety
+/// `desc` points to a plugin's static descriptor of at least its `size`.
+unsafe fn check_descriptor(desc: *const PluginDescriptor) -> Result<LoadedPlugin, LoadError> {
+    let size = unsafe { table_size(desc) };
+    // The size and the versions are at the same offsets in every version.
+    let (Some(major), Some(minor)) = (
+        field!(desc, size, PluginDescriptor, abi_major),
+        field!(desc, size, PluginDescriptor, abi_minor),
+    ) else {
         return Err(LoadError::Incompatible(format!(
-            "built for plugin ABI {}.{}, this version of the application supports {}.x",
-            desc.abi_major,
-            desc.abi_minor,
+            "descriptor of {size} bytes is too short"
+        )));
+    };
+    if major != abi::ABI_MAJOR {
+        return Err(LoadError::Incompatible(format!(
+            "built for plugin ABI {major}.{minor}, this version of the application supports {}.x",
             abi::ABI_MAJOR
         )));
     }
-    if desc.size < abi::DESCRIPTOR_MIN_SIZE {
+    if size < abi::DESCRIPTOR_MIN_SIZE {
         return Err(LoadError::Incompatible(format!(
-            "descriptor is {} bytes, smaller than the {} of ABI 1.0",
-            desc.size,
+            "descriptor is {size} bytes, smaller than the {} of ABI 1.0",
             abi::DESCRIPTOR_MIN_SIZE
         )));
     }
-    let name = c_string(desc.name, "name")?;
-    let version = c_string(desc.version, "version")?;
-    let backend = if desc.backend.is_null() {
+    let v1_0 = "checked: a 1.0 descriptor";
+    let name = c_string(
+        field!(desc, size, PluginDescriptor, name).expect(v1_0),
+        "name",
+    )?;
+    let version = c_string(
+        field!(desc, size, PluginDescriptor, version).expect(v1_0),
+        "version",
+    )?;
+    let backend_ptr = field!(desc, size, PluginDescriptor, backend).expect(v1_0);
+    let backend = if backend_ptr.is_null() {
         None
     } else {
-        let b = unsafe { BackendPlugin::new(&name, desc.backend) }.map_err(LoadError::Broken)?;
+        let b = unsafe { BackendPlugin::new(&name, backend_ptr) }.map_err(LoadError::Broken)?;
         Some(Arc::new(b))
     };
-    // `decoders` arrived in 1.1: a 1.0 descriptor is shorter.
-    let has_decoders = abi::has_field(
-        desc.size,
-        std::mem::offset_of!(PluginDescriptor, decoders),
-        std::mem::size_of::<*const abi::DecoderVtable>(),
-    );
-    let decoders = if !has_decoders || desc.decoders.is_null() {
-        None
-    } else {
-        let d = unsafe { DecoderPlugin::new(&name, desc.decoders) }.map_err(LoadError::Broken)?;
-        Some(Arc::new(d))
+    // `decoders` arrived in 1.1: absent from a 1.0 descriptor.
+    let decoders = match field!(desc, size, PluginDescriptor, decoders) {
+        Some(ptr) if !ptr.is_null() => {
+            let d = unsafe { DecoderPlugin::new(&name, ptr) }.map_err(LoadError::Broken)?;
+            Some(Arc::new(d))
+        }
+        _ => None,
     };
     if backend.is_none() && decoders.is_none() {
         return Err(LoadError::Broken(
             "the plugin provides neither a backend nor decoders".into(),
         ));
     }
+    let (abi_major, abi_minor) = (major, minor);
     Ok(LoadedPlugin {
         name,
         version,
-        abi_major: desc.abi_major,
-        abi_minor: desc.abi_minor,
+        abi_major,
+        abi_minor,
         backend,
         decoders,
     })

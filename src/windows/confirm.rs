@@ -37,17 +37,17 @@ pub fn ask(
         Confirm::ForceOff => (
             gettext_f("Force “{guest}” Off?", &[("guest", guest)]),
             gettext("The guest stops at once, as if its power cable were pulled. Unsaved work in it is lost."),
-            gettext("_Force Off"),
+            gettext("Force Off"),
         ),
         Confirm::Pause => (
             gettext_f("Pause “{guest}”?", &[("guest", guest)]),
             gettext("The guest stops running until it is resumed. Its network connections may time out."),
-            gettext("_Pause"),
+            gettext("Pause"),
         ),
         Confirm::Delete => (
             gettext_f("Delete “{guest}”?", &[("guest", guest)]),
             gettext("The guest's configuration is removed from the host. This cannot be undone."),
-            gettext("_Delete"),
+            gettext("Delete"),
         ),
     };
     let dialog = adw::MessageDialog::builder()
@@ -58,7 +58,9 @@ pub fn ask(
     if let Some(p) = parent {
         dialog.set_transient_for(Some(p));
     }
-    dialog.add_response("cancel", &gettext("_Cancel"));
+    // No mnemonics: GTK 4.8 would read "_Cancel Cancel" to screen readers;
+    // Escape and Enter answer the dialog from the keyboard.
+    dialog.add_response("cancel", &gettext("Cancel"));
     dialog.add_response("confirm", &verb);
     let appearance = if kind == Confirm::Pause {
         adw::ResponseAppearance::Suggested
@@ -71,6 +73,7 @@ pub fn ask(
 
     let storage = (kind == Confirm::Delete).then(|| {
         let check = gtk::CheckButton::with_mnemonic(&gettext("Also delete its _storage files"));
+        crate::windows::a11y::set_label(&check, &gettext("Also delete its storage files"));
         dialog.set_extra_child(Some(&check));
         check
     });
@@ -82,4 +85,5 @@ pub fn ask(
         }
     });
     dialog.present();
+    crate::windows::a11y::name_buttons(&dialog);
 }

@@ -27,6 +27,8 @@ pub struct ConnectInit {
 #[derive(Debug)]
 pub enum ConnectInput {
     Changed,
+    /// The user typed in the URI entry: it becomes a custom URI.
+    UriTyped,
     Connect,
     /// How the connection attempt ended.
     Outcome(Result<(), String>),
@@ -41,6 +43,8 @@ pub enum ConnectOutput {
 
 pub struct ConnectDialog {
     presets: Vec<Preset>,
+    /// Set while the dialog itself writes the URI entry.
+    writing_uri: std::rc::Rc<std::cell::Cell<bool>>,
     uri: Result<String, String>,
     connecting: bool,
     error: Option<String>,
@@ -54,7 +58,6 @@ pub struct ConnectWidgets {
     host: adw::EntryRow,
     port: adw::EntryRow,
     autoconnect: gtk::Switch,
-    uri_label: gtk::Label,
     error: gtk::Label,
     connect: gtk::Button,
     spinner: gtk::Spinner,
@@ -95,6 +98,7 @@ impl Component for ConnectDialog {
         adw::Window::builder()
             .title(gettext("Add Connection"))
             .default_width(480)
+            .default_height(540)
             .width_request(360)
             .modal(true)
             .destroy_with_parent(true)
@@ -136,10 +140,11 @@ impl Component for ConnectDialog {
             .model(&gtk::StringList::new(&label_refs))
             .build();
         group.add(&hypervisor);
+        // The URI as built, always shown and editable: typing in it makes
+        // it a custom URI.
         let custom = adw::EntryRow::builder()
             .title(gettext("_URI"))
             .use_underline(true)
-            .visible(false)
             .build();
         group.add(&custom);
         page.add(&group);
@@ -175,23 +180,10 @@ impl Component for ConnectDialog {
             .activatable_widget(&autoconnect)
             .build();
         auto_row.add_suffix(&autoconnect);
-        crate::windows::a11y::set_label(&autoconnect, &gettext("Connect automatically"));
         options.add(&auto_row);
         page.add(&options);
 
         let summary = adw::PreferencesGroup::new();
-        let uri_label = gtk::Label::builder()
-            .xalign(0.0)
-            .selectable(true)
-            .wrap(true)
-            .wrap_mode(gtk::pango::WrapMode::WordChar)
-            .css_classes(["monospace"])
-            .build();
-        let uri_title = gtk::Label::builder()
-            .label(gettext("Connection URI"))
-            .xalign(0.0)
-            .css_classes(["heading"])
-            .build();
         let error = gtk::Label::builder()
             .xalign(0.0)
             .wrap(true)
@@ -203,8 +195,6 @@ impl Component for ConnectDialog {
             .orientation(gtk::Orientation::Vertical)
             .spacing(6)
             .build();
-        sbox.append(&uri_title);
-        sbox.append(&uri_label);
         sbox.append(&error);
         summary.add(&sbox);
         page.add(&summary);
@@ -217,6 +207,7 @@ impl Component for ConnectDialog {
         root.set_content(Some(&content));
         root.set_default_widget(Some(&connect));
 
+        let writing_uri = std::rc::Rc::new(std::cell::Cell::new(false));
         let changed = |s: &ComponentSender<Self>| {
             let s = s.clone();
             move || s.input(ConnectInput::Changed)
@@ -226,10 +217,17 @@ impl Component for ConnectDialog {
             hypervisor.connect_selected_notify(move |_| f());
             let f = changed(&sender);
             remote.connect_enable_expansion_notify(move |_| f());
-            for entry in [&custom, &user, &host, &port] {
+            for entry in [&user, &host, &port] {
                 let f = changed(&sender);
                 entry.connect_changed(move |_| f());
             }
+            let s = sender.clone();
+            let writing = writing_uri.clone();
+            custom.connect_changed(move |_| {
+                if !writing.get() {
+                    s.input(ConnectInput::UriTyped);
+                }
+            });
             let s = sender.clone();
             connect.connect_clicked(move |_| s.input(ConnectInput::Connect));
             let s = sender.clone();
@@ -247,6 +245,7 @@ impl Component for ConnectDialog {
 
         let model = ConnectDialog {
             presets: init.presets,
+            writing_uri,
             uri: Err(String::new()),
             connecting: false,
             error: None,
@@ -259,12 +258,12 @@ impl Component for ConnectDialog {
             host,
             port,
             autoconnect,
-            uri_label,
             error,
             connect,
             spinner,
         };
         sender.input(ConnectInput::Changed);
+        crate::windows::a11y::name_buttons(&root);
         ComponentParts { model, widgets }
     }
 
@@ -278,8 +277,25 @@ impl Component for ConnectDialog {
         match msg {
             ConnectInput::Changed => {
                 let preset = self.presets.get(w.hypervisor.selected() as usize);
-                w.custom.set_visible(preset.is_none());
                 w.remote.set_sensitive(preset.is_some_and(|p| p.remote_ssh));
+                self.uri = self.build_uri(w);
+                // Show the URI as it is built (not for a custom one: that
+                // is what the user typed).
+                if preset.is_some() {
+                    if let Ok(uri) = &self.uri {
+                        self.writing_uri.set(true);
+                        w.custom.set_text(uri);
+                        self.writing_uri.set(false);
+                    }
+                }
+                self.error = None;
+            }
+            ConnectInput::UriTyped => {
+                let custom = self.presets.len() as u32;
+                if w.hypervisor.selected() != custom {
+                    // Switching the combo fires Changed; the text stays.
+                    w.hypervisor.set_selected(custom);
+                }
                 self.uri = self.build_uri(w);
                 self.error = None;
             }
@@ -305,16 +321,10 @@ impl Component for ConnectDialog {
                 let _ = sender.output(ConnectOutput::Closed);
             }
         }
-        match &self.uri {
-            Ok(uri) => {
-                w.uri_label.set_label(uri);
-                w.uri_label.remove_css_class("dim-label");
-            }
-            Err(why) => {
-                w.uri_label
-                    .set_label(if why.is_empty() { "—" } else { why });
-                w.uri_label.add_css_class("dim-label");
-            }
+        // Why the form is not a URI yet, under the entry.
+        if let (Err(why), None) = (&self.uri, &self.error) {
+            w.error.set_label(why);
+            w.error.set_visible(!why.is_empty());
         }
         match &self.error {
             Some(reason) => {
@@ -324,7 +334,8 @@ impl Component for ConnectDialog {
                 ));
                 w.error.set_visible(true);
             }
-            None => w.error.set_visible(false),
+            None if self.uri.is_ok() => w.error.set_visible(false),
+            None => {}
         }
         w.connect
             .set_sensitive(self.uri.is_ok() && !self.connecting);

@@ -421,6 +421,7 @@ impl Component for DetailsWindow {
             sidebar_title,
             loading,
         };
+        crate::windows::a11y::name_buttons(&root);
         ComponentParts { model, widgets }
     }
 

@@ -126,7 +126,7 @@ fn set_info(rows: &[adw::ActionRow], uri: &str, host: Option<&ConnectionInfo>) {
             dash(&h.hostname),
             dash(&h.hypervisor),
             dash(&h.library),
-            dash(&format!("{} {}", h.arch, h.cpu_model).trim().to_owned()),
+            dash(format!("{} {}", h.arch, h.cpu_model).trim()),
             if h.cpus > 0 {
                 if h.cpu_mhz > 0 {
                     gettext_f(
@@ -314,6 +314,7 @@ impl Component for HostWindow {
             toasts,
         };
         model.redraw(&widgets);
+        crate::windows::a11y::name_buttons(&root);
         ComponentParts { model, widgets }
     }
 
@@ -431,7 +432,6 @@ fn switch_row(title: &str, active: bool, on_toggle: impl Fn(bool) + 'static) -> 
         .activatable_widget(&switch)
         .build();
     row.add_suffix(&switch);
-    crate::windows::a11y::set_label(&switch, title);
     switch.connect_state_set(move |_, state| {
         on_toggle(state);
         glib::Propagation::Proceed

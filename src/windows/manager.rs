@@ -203,6 +203,10 @@ pub enum ManagerInput {
     },
     HostDetails,
     ConnectionRemoved(ConnectionId),
+    /// Shows the search bar with this text (Shell's LaunchSearch).
+    SetSearch(String),
+    /// Enter in the search field: open the first guest found.
+    SearchActivated,
     KeyboardMenu,
     ConnectionCommand(ConnectionId, ConnectionCommand),
 }
@@ -271,6 +275,8 @@ pub struct ManagerWindow {
     toasts: adw::ToastOverlay,
     context_menu: gtk::PopoverMenu,
     list_view: gtk::ListView,
+    search_bar: gtk::SearchBar,
+    search_entry: gtk::SearchEntry,
 }
 
 impl ManagerWindow {
@@ -424,14 +430,7 @@ impl ManagerWindow {
     }
 }
 
-/// A URI as the user reads it: the demo host by name, not by file path.
-pub fn display_uri(uri: &str) -> String {
-    if uri.starts_with("test://") && uri.ends_with("/demo-host.xml") {
-        gettext("Demo host (libvirt test driver)")
-    } else {
-        uri.to_owned()
-    }
-}
+pub use crate::labels::display_uri;
 
 /// True when `guest` matches every word of the search: in its name
 /// (case-insensitive) or as its state ("running", "shutoff", "paused", or
@@ -627,6 +626,7 @@ impl SimpleComponent for ManagerWindow {
                         set_hexpand: true,
                         set_max_width_chars: 40,
                         connect_search_changed[sender] => move |e| sender.input(ManagerInput::Search(e.text().to_string())),
+                        connect_activate[sender] => move |_| sender.input(ManagerInput::SearchActivated),
                     },
                 },
 
@@ -842,10 +842,17 @@ impl SimpleComponent for ManagerWindow {
             toasts: toasts.clone(),
             context_menu,
             list_view: list_view.clone(),
+            search_bar: gtk::SearchBar::new(),
+            search_entry: gtk::SearchEntry::new(),
         };
         let toasts = &model.toasts;
         let list_view = &model.list_view;
         let widgets = view_output!();
+        crate::windows::a11y::name_buttons(&root);
+        // The real ones exist only now.
+        let mut model = model;
+        model.search_bar = widgets.search_bar.clone();
+        model.search_entry = widgets.search_entry.clone();
 
         widgets
             .search_toggle
@@ -961,6 +968,24 @@ impl SimpleComponent for ManagerWindow {
             }
             ManagerInput::Command(cmd) => self.emit_command(cmd, &sender),
             ManagerInput::SelectionChanged => {}
+            ManagerInput::SearchActivated => {
+                let n = self.selection.n_items();
+                let first = (0..n).find(|i| {
+                    self.selection
+                        .item(*i)
+                        .and_downcast::<gtk::TreeListRow>()
+                        .and_then(|r| r.item())
+                        .is_some_and(|o| o.is::<GuestObject>())
+                });
+                if let Some(i) = first {
+                    self.selection.set_selected(i);
+                    self.emit_command(GuestCommand::Open, &sender);
+                }
+            }
+            ManagerInput::SetSearch(text) => {
+                self.search_entry.set_text(&text);
+                self.search_bar.set_search_mode(true);
+            }
             ManagerInput::KeyboardMenu => {
                 if self.selected().is_some() {
                     // Point at the focused row, or the list's top left.

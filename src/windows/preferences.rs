@@ -30,7 +30,6 @@ fn switch_row(settings: &Settings, key: &str, title: &str, subtitle: &str) -> ad
         .activatable_widget(&switch)
         .build();
     row.add_suffix(&switch);
-    crate::windows::a11y::set_label(&switch, title);
     match settings.gio() {
         Some(s) => s.bind(key, &switch, "active").build(),
         None => switch.set_sensitive(false),
@@ -54,7 +53,6 @@ fn spin_row(
         .activatable_widget(&spin)
         .build();
     row.add_suffix(&spin);
-    crate::windows::a11y::set_label(&spin, title);
     match settings.gio() {
         Some(s) => s.bind(key, &spin, "value").build(),
         None => spin.set_sensitive(false),

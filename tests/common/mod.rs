@@ -334,3 +334,171 @@ impl Drop for TinyGuest {
             .output();
     }
 }
+
+/// The real application running under Xvfb on a private session bus with
+/// a private home; stopped (with its bus and display) on drop.
+pub struct RunningApp {
+    pub home: tempfile::TempDir,
+    pub log: PathBuf,
+    // Drop order: the app first, then its bus, then the display.
+    _app: Service,
+    pub bus: DbusSession,
+    pub x: Xvfb,
+}
+
+impl RunningApp {
+    /// Starts `virt-manager ARGS` and waits until its D-Bus API answers.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_with(name, args, |_| {})
+    }
+
+    /// As [`RunningApp::start`], letting the caller adjust the command.
+    pub fn start_with(name: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Self {
+        let x = Xvfb::start(1280, 800);
+        let home = tempfile::tempdir().unwrap();
+        let bus = DbusSession::start_for(&x, &home.path().join("runtime"));
+        let log = artifacts_dir().join(format!("{name}.log"));
+        let mut cmd = app_command(home.path());
+        cmd.env("DISPLAY", &x.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .arg("--debug")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        adjust(&mut cmd);
+        let child = cmd.spawn().expect("the app");
+        let app = RunningApp {
+            home,
+            log,
+            _app: Service {
+                name: "virt-manager",
+                child,
+            },
+            bus,
+            x,
+        };
+        let up = wait_for(Duration::from_secs(30), || {
+            app.gdbus_ok(&["ListConnections"]).then_some(())
+        });
+        assert!(
+            up.is_some(),
+            "the D-Bus API never answered; log: {}",
+            app.log.display()
+        );
+        app
+    }
+
+    /// A command with this app's display, bus and home.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("DISPLAY", &self.x.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
+            .env("XDG_RUNTIME_DIR", &self.bus.runtime_dir)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("GSETTINGS_BACKEND", "keyfile");
+        cmd
+    }
+
+    /// Runs `gdbus call` on the API; returns (success, stdout+stderr).
+    pub fn gdbus(&self, method_and_args: &[&str]) -> (bool, String) {
+        let method = format!("org.virt_manager.VirtManager1.{}", method_and_args[0]);
+        let out = self
+            .command("gdbus")
+            .args([
+                "call",
+                "--session",
+                "--timeout",
+                "120",
+                "--dest",
+                "org.virt_manager.VirtManager1",
+            ])
+            .args([
+                "--object-path",
+                "/org/virt_manager/VirtManager1",
+                "--method",
+                &method,
+            ])
+            .args(&method_and_args[1..])
+            .output()
+            .expect("gdbus (package libglib2.0-bin)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    pub fn gdbus_ok(&self, method_and_args: &[&str]) -> bool {
+        self.gdbus(method_and_args).0
+    }
+
+    /// Acts on an accessible of the app (tests/ui/atspi_do.py).
+    pub fn atspi(&self, role: &str, name: &str, action: &str, timeout_s: u32) -> bool {
+        self.command("/usr/bin/python3")
+            .arg(repo_dir().join("tests/ui/atspi_do.py"))
+            .args(["virt-manager", role, name, action, &timeout_s.to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    /// Screen extents (x, y, width, height) of an accessible.
+    pub fn extents(&self, role: &str, name: &str) -> Option<(i32, i32, i32, i32)> {
+        let out = self
+            .command("/usr/bin/python3")
+            .arg(repo_dir().join("tests/ui/atspi_do.py"))
+            .args(["virt-manager", role, name, "extents", "20"])
+            .output()
+            .ok()?;
+        let v: Vec<i32> = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        (v.len() == 4).then(|| (v[0], v[1], v[2], v[3]))
+    }
+
+    /// Clicks an accessible with the X pointer (for widgets without an
+    /// AT-SPI action).
+    pub fn click_at(&self, role: &str, name: &str) -> bool {
+        let out = self
+            .command("/usr/bin/python3")
+            .arg(repo_dir().join("tests/ui/atspi_do.py"))
+            .args(["virt-manager", role, name, "center", "10"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut xy = text.split_whitespace();
+        let (Some(x), Some(y)) = (xy.next(), xy.next()) else { return false };
+        self.command("xdotool").args(["mousemove", x, y, "click", "1"]).status().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// The accessible tree as (role, name) pairs.
+    pub fn tree(&self) -> Vec<(String, String)> {
+        let out = self
+            .command("/usr/bin/python3")
+            .arg(repo_dir().join("tests/ui/atspi_dump.py"))
+            .args(["virt-manager", "30"])
+            .output()
+            .expect("python3-pyatspi");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| {
+                (
+                    v["role"].as_str().unwrap_or("").to_owned(),
+                    v["name"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The URI of the first connection, as ListConnections reports it,
+    /// once it is active (its guests listed).
+    pub fn first_uri(&self) -> String {
+        let found = wait_for(Duration::from_secs(30), || {
+            let (_, text) = self.gdbus(&["ListConnections"]);
+            text.contains("'active'").then(|| text.split('\'').nth(1).unwrap_or_default().to_owned())
+        });
+        found.unwrap_or_else(|| panic!("no active connection; log: {}", self.log.display()))
+    }
+}

@@ -76,8 +76,8 @@ impl<'a> Target<'a> {
     /// else touches for `'a`.
     pub unsafe fn new(fb: abi::Framebuffer, rect: Rect) -> Result<Self, OutOfBounds> {
         let fits = fb.stride >= fb.width as usize * 4
-            && fb.stride % 4 == 0
-            && (fb.pixels as usize) % 4 == 0
+            && fb.stride.is_multiple_of(4)
+            && (fb.pixels as usize).is_multiple_of(4)
             && !fb.pixels.is_null()
             && rect.x as u32 + rect.width as u32 <= fb.width
             && rect.y as u32 + rect.height as u32 <= fb.height;

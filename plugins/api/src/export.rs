@@ -479,4 +479,24 @@ pub unsafe fn init_host(host: *const HostApi) {
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Debug);
     }
+    quiet_caught_panics();
+}
+
+/// Panics inside a plugin are caught at the boundary and reported as
+/// errors; the default hook would also print each one to stderr. Route
+/// them to the host's log instead (keeping any hook a plugin set itself
+/// for panics on its own threads).
+fn quiet_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            if HOST.load(Ordering::Acquire).is_null() {
+                previous(info);
+            } else {
+                log::debug!("{}{location}", panic_message(info.payload()));
+            }
+        }));
+    });
 }

@@ -39,6 +39,8 @@ pub use types::*;
 
 /// Re-exported so that plugins log through the same `log` crate version.
 pub use log;
+/// Re-exported for [`BackendConnection::define_domain`]'s JSON spec.
+pub use serde_json;
 
 /// Exports a plugin library's entry symbol.
 ///

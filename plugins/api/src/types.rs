@@ -240,9 +240,14 @@ pub struct DomainConfig {
     pub os_type: String,
     pub arch: String,
     pub machine: String,
+    /// vCPUs the guest boots with.
     pub vcpus: u32,
+    /// The most vCPUs it may have (hotplug limit, or the hypervisor's).
     pub max_vcpus: u32,
+    /// Memory it boots with (libvirt's `<currentMemory>`), in KiB.
     pub memory_kib: u64,
+    /// The most memory [`ConfigChanges::memory_kib`] may set: libvirt's
+    /// `<maxMemory>` when the guest has one, else the host's memory.
     pub max_memory_kib: u64,
     pub autostart: bool,
     pub persistent: bool,
@@ -273,6 +278,9 @@ pub struct Device {
 #[serde(default)]
 pub struct ConfigChanges {
     pub vcpus: Option<u32>,
+    /// Sets both the boot and the maximum allocation (libvirt's `<memory>`
+    /// and `<currentMemory>`); above [`DomainConfig::max_memory_kib`] is
+    /// refused.
     pub memory_kib: Option<u64>,
     pub boot_order: Option<Vec<String>>,
     pub autostart: Option<bool>,

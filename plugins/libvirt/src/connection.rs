@@ -9,6 +9,7 @@
 //! virt-manager did for every driver.
 
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -17,11 +18,15 @@ use crossbeam_channel::{Receiver, Sender};
 use virt::connect::Connect;
 use virt::domain::Domain;
 use virt_manager_plugin_api::{
-    BackendConnection, BackendEvent, DomainInfo, EventSink, PluginError,
+    ApplyResult, BackendConnection, BackendEvent, ConfigChanges, ConnectionInfo, ConsoleEndpoint,
+    DomainAction, DomainConfig, DomainInfo, DomainStats, EventSink, HostStats, KeySequence,
+    NetworkAction, NetworkInfo, PluginError, StatsRequest, StoragePoolAction, StoragePoolInfo,
 };
 
 use crate::convert::{domain_info, plugin_error};
 use crate::events::{CloseRegistration, DomainEvent, DomainEventRegistration};
+use crate::stats::StatsSupport;
+use crate::{config, console, host, lifecycle, networks, stats, storage};
 
 /// How often guests are listed when the driver has no events.
 const POLL_INTERVAL: Duration = Duration::from_secs(3);
@@ -132,6 +137,8 @@ impl Shared {
 
 pub struct LibvirtConnection {
     shared: Arc<Shared>,
+    /// Which statistics groups this driver has shown it returns.
+    stats_support: StatsSupport,
     work_tx: Sender<Work>,
     worker: Option<JoinHandle<()>>,
     events: Option<DomainEventRegistration>,
@@ -187,6 +194,7 @@ impl LibvirtConnection {
 
         Ok(LibvirtConnection {
             shared,
+            stats_support: StatsSupport::default(),
             work_tx,
             worker: Some(worker),
             events,
@@ -229,6 +237,86 @@ impl BackendConnection for LibvirtConnection {
         // The old sink, if any, is released when it drops here.
         let _old = self.shared.sink.lock().unwrap().replace(sink);
         Ok(())
+    }
+
+    fn connection_info(&self) -> Result<ConnectionInfo, PluginError> {
+        host::connection_info(self.conn())
+    }
+
+    fn domain_stats(&self, request: &StatsRequest) -> Result<Vec<DomainStats>, PluginError> {
+        stats::domain_stats(self.conn(), &self.stats_support, request)
+    }
+
+    fn host_stats(&self) -> Result<HostStats, PluginError> {
+        host::host_stats(self.conn())
+    }
+
+    fn domain_action(&self, uuid: &str, action: &DomainAction) -> Result<(), PluginError> {
+        lifecycle::domain_action(self.conn(), uuid, action)
+    }
+
+    fn domain_config(&self, uuid: &str) -> Result<DomainConfig, PluginError> {
+        config::domain_config(self.conn(), uuid)
+    }
+
+    fn apply_domain_config(
+        &self,
+        uuid: &str,
+        changes: &ConfigChanges,
+    ) -> Result<ApplyResult, PluginError> {
+        config::apply_domain_config(self.conn(), uuid, changes)
+    }
+
+    fn define_domain(&self, spec: &serde_json::Value) -> Result<DomainInfo, PluginError> {
+        config::define_domain(self.conn(), spec)
+    }
+
+    fn open_console(&self, uuid: &str) -> Result<(ConsoleEndpoint, Option<OwnedFd>), PluginError> {
+        console::open_console(self.conn(), uuid)
+    }
+
+    fn send_keys(&self, uuid: &str, keys: &KeySequence) -> Result<(), PluginError> {
+        console::send_keys(self.conn(), uuid, keys)
+    }
+
+    fn screenshot(&self, uuid: &str) -> Result<Vec<u8>, PluginError> {
+        console::screenshot(self.conn(), uuid)
+    }
+
+    fn list_networks(&self) -> Result<Vec<NetworkInfo>, PluginError> {
+        networks::list_networks(self.conn())
+    }
+
+    fn network_action(&self, name: &str, action: &NetworkAction) -> Result<(), PluginError> {
+        networks::network_action(self.conn(), name, action)
+    }
+
+    fn list_storage_pools(&self) -> Result<Vec<StoragePoolInfo>, PluginError> {
+        storage::list_storage_pools(self.conn())
+    }
+
+    fn storage_pool_action(
+        &self,
+        name: &str,
+        action: &StoragePoolAction,
+    ) -> Result<(), PluginError> {
+        storage::storage_pool_action(self.conn(), name, action)
+    }
+}
+
+impl LibvirtConnection {
+    /// The underlying libvirt connection, for Rust callers (tests, tools)
+    /// that need a call the plugin API does not offer.
+    pub fn libvirt(&self) -> &Connect {
+        &self.shared.conn
+    }
+
+    /// The libvirt connection, for a call made on the calling (host
+    /// worker) thread. libxml2 is quieted on that thread first: libvirt
+    /// parses XML there.
+    fn conn(&self) -> &Connect {
+        crate::runtime::quiet_libxml2_on_this_thread();
+        &self.shared.conn
     }
 }
 

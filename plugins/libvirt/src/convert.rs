@@ -1,5 +1,6 @@
 //! Conversions from libvirt's types to the plugin API's.
 
+use virt::connect::Connect;
 use virt::domain::Domain;
 use virt::error::{Error, ErrorNumber};
 use virt_manager_plugin_api::{DomainInfo, DomainState, ErrorCode, PluginError};
@@ -22,9 +23,12 @@ pub fn state_from_raw(state: sys::virDomainState) -> DomainState {
 /// own message for the user.
 pub fn plugin_error(e: Error) -> PluginError {
     let code = match e.code() {
-        ErrorNumber::NoDomain => ErrorCode::NotFound,
+        ErrorNumber::NoDomain
+        | ErrorNumber::NoNetwork
+        | ErrorNumber::NoStoragePool
+        | ErrorNumber::NoStorageVolume => ErrorCode::NotFound,
         ErrorNumber::AuthFailed | ErrorNumber::AuthCancelled => ErrorCode::AuthFailed,
-        ErrorNumber::NoSupport => ErrorCode::NotSupported,
+        ErrorNumber::NoSupport | ErrorNumber::OperationUnsupported => ErrorCode::NotSupported,
         ErrorNumber::InvalidArg => ErrorCode::InvalidArgument,
         _ => ErrorCode::Failed,
     };
@@ -43,4 +47,35 @@ pub fn domain_info(dom: &Domain) -> Result<DomainInfo, PluginError> {
         vcpus: info.nr_virt_cpu,
         memory_kib: info.memory,
     })
+}
+
+/// The guest with this UUID, or NotFound with libvirt's message.
+pub fn lookup_domain(conn: &Connect, uuid: &str) -> Result<Domain, PluginError> {
+    Domain::lookup_by_uuid_string(conn, uuid).map_err(plugin_error)
+}
+
+/// True when libvirt refused a call's flags or the call itself (an older
+/// or simpler driver): the caller may retry in a plainer way.
+pub fn is_unsupported(e: &Error) -> bool {
+    matches!(
+        e.code(),
+        ErrorNumber::InvalidArg | ErrorNumber::NoSupport | ErrorNumber::ArgumentUnsupported
+    )
+}
+
+/// libvirt's packed version number (major * 1,000,000 + minor * 1000 +
+/// release) as "major.minor.release".
+pub fn version_string(v: u32) -> String {
+    format!("{}.{}.{}", v / 1_000_000, (v / 1000) % 1000, v % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_unpack() {
+        assert_eq!(version_string(9_000_000), "9.0.0");
+        assert_eq!(version_string(7_002_022), "7.2.22");
+    }
 }

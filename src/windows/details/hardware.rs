@@ -46,7 +46,6 @@ fn spin_row(title: &str, subtitle: &str, spin: &gtk::SpinButton) -> adw::ActionR
     spin.set_valign(gtk::Align::Center);
     row.add_suffix(spin);
     row.set_activatable_widget(Some(spin));
-    crate::windows::a11y::set_label(spin, title);
     row
 }
 
@@ -87,7 +86,6 @@ impl HardwarePage {
             .activatable_widget(&autostart)
             .build();
         auto_row.add_suffix(&autostart);
-        crate::windows::a11y::set_label(&autostart, &gettext("Start at host boot"));
         boot_group.add(&auto_row);
         let boot_list = gtk::ListBox::builder()
             .selection_mode(gtk::SelectionMode::None)
@@ -195,7 +193,6 @@ impl HardwarePage {
                 .active(*enabled)
                 .valign(gtk::Align::Center)
                 .build();
-            crate::windows::a11y::set_label(&check, &label);
             row.add_prefix(&check);
             row.set_activatable_widget(Some(&check));
             let up = gtk::Button::builder()

@@ -36,7 +36,10 @@ mod imp {
 
     #[derive(Default)]
     pub struct ManagerRow {
-        pub stack: OnceCell<gtk::Stack>,
+        /// The guest half and the connection half: one is visible (a
+        /// hidden widget is out of the accessibility tree too).
+        pub guest_box: OnceCell<gtk::Box>,
+        pub header_box: OnceCell<gtk::Box>,
         // Guest part.
         pub icon: OnceCell<gtk::Image>,
         pub name: OnceCell<gtk::Label>,
@@ -195,15 +198,13 @@ impl ManagerRow {
         menu_button.set_popover(Some(&popover));
         header.append(&menu_button);
 
-        let stack = gtk::Stack::builder()
-            .hhomogeneous(false)
-            .vhomogeneous(false)
-            .build();
-        stack.add_named(&guest, Some("guest"));
-        stack.add_named(&header, Some("connection"));
-        row.append(&stack);
-
-        let _ = imp.stack.set(stack);
+        guest.set_hexpand(true);
+        header.set_hexpand(true);
+        header.set_visible(false);
+        row.append(&guest);
+        row.append(&header);
+        let _ = imp.guest_box.set(guest);
+        let _ = imp.header_box.set(header);
         let _ = imp.icon.set(icon);
         let _ = imp.name.set(name);
         let _ = imp.summary.set(summary);
@@ -224,7 +225,8 @@ impl ManagerRow {
 
     fn bind_guest(&self, g: &GuestObject) {
         let imp = self.imp();
-        imp.stack.get().unwrap().set_visible_child_name("guest");
+        imp.guest_box.get().unwrap().set_visible(true);
+        imp.header_box.get().unwrap().set_visible(false);
         imp.connection.set(None);
         let text =
             |prop: &str, w: &gtk::Label| g.bind_property(prop, w, "label").sync_create().build();
@@ -261,10 +263,8 @@ impl ManagerRow {
 
     fn bind_connection(&self, c: &ConnectionObject) {
         let imp = self.imp();
-        imp.stack
-            .get()
-            .unwrap()
-            .set_visible_child_name("connection");
+        imp.guest_box.get().unwrap().set_visible(false);
+        imp.header_box.get().unwrap().set_visible(true);
         imp.connection.set(Some(c.id()));
         self.keep(
             c.bind_property("title", imp.conn_title.get().unwrap(), "label")

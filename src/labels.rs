@@ -1,5 +1,6 @@
-//! How guest states read and look in every window: always text beside the
-//! icon, never colour alone.
+//! How guest states and connections read for people, the same in every
+//! window, the Shell search and the command line: always text beside an
+//! icon, never colour alone. No GTK here.
 
 use virt_manager_plugin_api::DomainState;
 
@@ -28,4 +29,20 @@ pub fn state_icon_name(state: DomainState) -> &'static str {
         DomainState::Pmsuspended => "weather-clear-night-symbolic",
         DomainState::Nostate => "dialog-question-symbolic",
     }
+}
+
+/// A URI as the user reads it: the demo host by name, not by file path.
+pub fn display_uri(uri: &str) -> String {
+    if uri.starts_with("test://") && uri.ends_with("/demo-host.xml") {
+        gettext("Demo host (libvirt test driver)")
+    } else {
+        uri.to_owned()
+    }
+}
+
+/// The label of a state given by its machine name ("running").
+pub fn state_name_label(name: &str) -> String {
+    DomainState::from_name(name)
+        .map(state_label)
+        .unwrap_or_else(|| name.to_owned())
 }

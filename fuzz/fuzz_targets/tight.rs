@@ -1,0 +1,6 @@
+//! The tight decoder through the plugin ABI (see virt_manager_fuzz::run_decoder).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    virt_manager_fuzz::run_decoder(virt_manager_rfb::TIGHT, data);
+});

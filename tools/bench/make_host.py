@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Writes a libvirt test-driver host XML for the guest-list benchmark.
+
+Usage: make_host.py [--guests N] OUTPUT.xml
+
+N guests (default 1500), a third of them running, a twelfth paused, the
+rest shut off; varied names (roles, teams, non-ASCII, spaces, XML-special
+characters), each with one to three disks and one or two NICs on one of
+the host's networks, which the file defines too. The output is for
+tools/bench-guests.sh only (target/bench/), never committed.
+
+The benchmark detects the populated list by names that sort first, so the
+file also says, in a comment, which names sort first and last.
+"""
+import argparse
+import os
+import sys
+from xml.sax.saxutils import escape
+
+ROLES = [
+    "web", "db", "cache", "build", "ci-runner", "mail", "dns", "ldap", "proxy",
+    "backup", "monitor", "kube-node", "etcd", "vpn", "git", "wiki", "search",
+    "queue", "storage", "desktop",
+]
+TEAMS = [
+    "prod", "staging", "dev", "qa", "lab", "edge", "eu-west", "us-east",
+    "research", "finance",
+]
+# Some names the way people really write them: accents, other scripts,
+# spaces and characters XML must escape.
+ODD = [
+    "Ünïcødé {role}", "日本語-{role}", "Ελληνικά {role}", "{role} & friends",
+    "{role} <legacy>", "{role} \"quoted\"", "{role}'s box", "emoji 🚀 {role}",
+]
+
+NETWORKS = ["default", "lab-net", "dmz"]
+OSES = ["linux", "hvm"]
+
+
+def guest_name(i):
+    role = ROLES[i % len(ROLES)]
+    team = TEAMS[(i // len(ROLES)) % len(TEAMS)]
+    if i % 11 == 7:
+        return f"{ODD[i % len(ODD)].format(role=role)} {i:04}"
+    return f"{role}-{team}-{i:04}"
+
+
+def runstate(i):
+    # libvirt's virDomainState numbers: 1 running, 3 paused, 5 shut off.
+    if i % 3 == 0:
+        return 1
+    if i % 12 == 1:
+        return 3
+    return 5
+
+
+def domain(i):
+    name = escape(guest_name(i), {'"': "&quot;"})
+    mem = (i % 8 + 1) * 262144
+    disks = []
+    for d in range(i % 3 + 1):
+        dev = "vd" + "abc"[d]
+        disks.append(
+            f"""      <disk type="file" device="disk">
+        <driver name="qemu" type="qcow2"/>
+        <source file="/var/lib/libvirt/images/guest-{i:04}-{d}.qcow2"/>
+        <target dev="{dev}" bus="virtio"/>
+      </disk>
+"""
+        )
+    if i % 5 == 0:
+        disks.append(
+            """      <disk type="file" device="cdrom">
+        <source file="/var/lib/libvirt/images/debian-12-netinst.iso"/>
+        <target dev="sda" bus="sata"/>
+        <readonly/>
+      </disk>
+"""
+        )
+    nics = []
+    for n in range(i % 2 + 1):
+        mac = f"52:54:00:{(i >> 8) & 0xff:02x}:{i & 0xff:02x}:{n:02x}"
+        net = NETWORKS[(i + n) % len(NETWORKS)]
+        nics.append(
+            f"""      <interface type="network">
+        <mac address="{mac}"/>
+        <source network="{net}"/>
+        <model type="virtio"/>
+      </interface>
+"""
+        )
+    return f"""  <domain type="test" xmlns:test="http://libvirt.org/schemas/domain/test/1.0">
+    <name>{name}</name>
+    <uuid>00000000-0000-4000-8000-{i:012x}</uuid>
+    <title>{escape(ROLES[i % len(ROLES)])} guest {i}</title>
+    <memory>{mem}</memory>
+    <currentMemory>{mem}</currentMemory>
+    <vcpu>{i % 4 + 1}</vcpu>
+    <os><type arch="x86_64">hvm</type><boot dev="hd"/></os>
+    <devices>
+{''.join(disks)}{''.join(nics)}      <graphics type="vnc" port="-1" autoport="yes"/>
+    </devices>
+    <test:runstate>{runstate(i)}</test:runstate>
+  </domain>
+"""
+
+
+def network(i, name):
+    return f"""  <network>
+    <name>{name}</name>
+    <uuid>00000000-0000-4000-9000-{i:012x}</uuid>
+    <bridge name="virbr{i}"/>
+    <forward mode="nat"/>
+    <ip address="192.168.{120 + i}.1" netmask="255.255.255.0">
+      <dhcp><range start="192.168.{120 + i}.2" end="192.168.{120 + i}.254"/></dhcp>
+    </ip>
+  </network>
+"""
+
+
+POOL = """  <pool type="dir">
+    <name>default</name>
+    <uuid>00000000-0000-4000-a000-000000000000</uuid>
+    <capacity>1000000000000</capacity>
+    <allocation>100000000000</allocation>
+    <available>900000000000</available>
+    <target><path>/var/lib/libvirt/images</path></target>
+  </pool>
+"""
+
+HOST = """  <cpu>
+    <mhz>2400</mhz>
+    <model>x86_64</model>
+    <active>32</active>
+    <sockets>2</sockets>
+    <cores>16</cores>
+    <threads>1</threads>
+  </cpu>
+  <memory>268435456</memory>
+"""
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--guests", type=int, default=1500)
+    p.add_argument("output")
+    a = p.parse_args()
+    names = sorted((guest_name(i) for i in range(a.guests)), key=str.lower)
+    if len(set(names)) != a.guests:
+        sys.exit("make_host: duplicate guest names")
+    running = sum(1 for i in range(a.guests) if runstate(i) == 1)
+    tmp = a.output + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        f.write(
+            f"<!-- Generated by tools/bench/make_host.py: {a.guests} guests, "
+            f"{running} running. -->\n"
+        )
+        if names:
+            first = names[0].replace("--", "- -")
+            last = names[-1].replace("--", "- -")
+            f.write(f"<!-- first by name: {first}; last by name: {last} -->\n")
+        f.write("<node>\n")
+        f.write(HOST)
+        for i, n in enumerate(NETWORKS):
+            f.write(network(i, n))
+        f.write(POOL)
+        for i in range(a.guests):
+            f.write(domain(i))
+        f.write("</node>\n")
+    os.replace(tmp, a.output)
+    print(f"{a.output}: {a.guests} guests, {running} running")
+
+
+if __name__ == "__main__":
+    main()
