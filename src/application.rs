@@ -42,6 +42,20 @@ pub fn run(service: bool) -> glib::ExitCode {
         app.set_inactivity_timeout(SERVICE_IDLE_MS);
     }
     let (sender, receiver) = relm4::channel::<EngineMsg>();
+
+    // SSH's questions (qemu+ssh://) come to the app's dialogs. Set up
+    // before any thread exists: it sets SSH_ASKPASS in the environment.
+    {
+        let s = sender.clone();
+        let served = crate::askpass::serve(move |prompt| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            s.emit(EngineMsg::AskPass { prompt, reply: tx });
+            rx.recv().ok().flatten()
+        });
+        if let Err(e) = served {
+            tracing::warn!("no SSH password prompts in the app: {e}");
+        }
+    }
     let engine: Rc<RefCell<Option<Engine>>> = Rc::new(RefCell::new(None));
 
     {

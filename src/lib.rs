@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod application;
+pub mod askpass;
 pub mod cli;
 pub mod config;
 pub mod credentials;

@@ -5,6 +5,11 @@ use virt_manager::cli::{self, Cli};
 use virt_manager::{application, i18n, logging};
 
 fn main() -> ExitCode {
+    // Started by ssh as the askpass helper of a running application.
+    let args: Vec<String> = std::env::args().collect();
+    if virt_manager::askpass::is_helper_invocation(&args) {
+        return virt_manager::askpass::run_helper(&args[1]);
+    }
     let cli = Cli::parse();
     logging::init(cli.debug);
     i18n::init();

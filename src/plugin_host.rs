@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 pub use backend::{BackendConnection, BackendPlugin};
 pub use decoder::{DecoderInstance, DecoderPlugin, FramebufferMut};
+pub use ffi::set_credential_asker;
 pub use loader::{LoadError, LoadedPlugin};
 
 /// What became of one file on the search path.

@@ -7,6 +7,7 @@ pub mod about;
 pub mod confirm;
 pub mod connect;
 pub mod console;
+pub mod credentials;
 pub mod details;
 pub mod format;
 pub mod host;

@@ -4,7 +4,7 @@
 use std::ffi::c_void;
 
 use virt_manager_plugin_api::abi::{self, Bytes, HostApi, Writer};
-use virt_manager_plugin_api::BackendEvent;
+use virt_manager_plugin_api::{BackendEvent, CredentialQuestions};
 
 unsafe extern "C" fn write_to_vec(ctx: *mut c_void, ptr: *const u8, len: usize) {
     if ctx.is_null() || (ptr.is_null() && len > 0) {
@@ -82,12 +82,41 @@ unsafe extern "C" fn host_log(level: u32, target: Bytes, message: Bytes) {
     });
 }
 
+/// Who answers plugins' credential questions: the application sets it
+/// (dialogs); the command line leaves it unset and questions fail.
+type Asker = Box<dyn Fn(CredentialQuestions) -> Option<Vec<String>> + Send + Sync>;
+static ASKER: std::sync::OnceLock<Asker> = std::sync::OnceLock::new();
+
+/// Sets the one function that asks the user for plugins' credentials. It
+/// is called on plugin threads and may block until the user answers.
+pub fn set_credential_asker(asker: impl Fn(CredentialQuestions) -> Option<Vec<String>> + Send + Sync + 'static) {
+    let _ = ASKER.set(Box::new(asker));
+}
+
+unsafe extern "C" fn host_ask_credentials(questions: Bytes, out: Writer) -> abi::Status {
+    let result = std::panic::catch_unwind(|| {
+        let q: CredentialQuestions = serde_json::from_slice(unsafe { questions.as_slice() }).ok()?;
+        let n = q.prompts.len();
+        let answers = ASKER.get()?(q)?;
+        (answers.len() == n).then_some(answers)
+    });
+    match result {
+        Ok(Some(answers)) => {
+            let json = serde_json::to_vec(&answers).unwrap_or_default();
+            unsafe { (out.write)(out.ctx, json.as_ptr(), json.len()) };
+            0
+        }
+        _ => virt_manager_plugin_api::ErrorCode::AuthFailed as abi::Status,
+    }
+}
+
 /// The table every plugin receives; lives for the whole process.
 pub static HOST_API: HostApi = HostApi {
     size: std::mem::size_of::<HostApi>(),
     abi_major: abi::ABI_MAJOR,
     abi_minor: abi::ABI_MINOR,
     log: host_log,
+    ask_credentials: host_ask_credentials,
 };
 
 /// Reads the field at `offset` of a plugin's table of `size` bytes, if the
@@ -135,3 +164,26 @@ macro_rules! field {
     };
 }
 pub(crate) use field;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_questions_reach_the_asker_and_answers_come_back() {
+        set_credential_asker(|q| {
+            assert_eq!(q.uri, "qemu+tcp://h/system");
+            Some(q.prompts.iter().map(|p| format!("answer to {}", p.kind)).collect())
+        });
+        let q = r#"{"uri":"qemu+tcp://h/system","prompts":[{"kind":"authname","prompt":"Name:"},{"kind":"passphrase"}]}"#;
+        let mut out = Vec::new();
+        let status = unsafe { host_ask_credentials(Bytes::from_slice(q.as_bytes()), vec_writer(&mut out)) };
+        assert_eq!(status, 0);
+        let answers: Vec<String> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(answers, ["answer to authname", "answer to passphrase"]);
+        // Malformed questions are refused, not passed on.
+        let mut out = Vec::new();
+        let status = unsafe { host_ask_credentials(Bytes::from_slice(b"nonsense"), vec_writer(&mut out)) };
+        assert_eq!(status, virt_manager_plugin_api::ErrorCode::AuthFailed as abi::Status);
+    }
+}

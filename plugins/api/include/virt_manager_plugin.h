@@ -149,7 +149,17 @@ typedef struct VmmHostApi {
     uint32_t abi_minor;
     /* Writes one record into the host's log. Thread-safe. */
     void (*log)(uint32_t level, VmmBytes target, VmmBytes message);
+    /* ---- 1.1 ---- */
+    /* Asks the user for credentials on behalf of a connection: `questions`
+     * is CredentialQuestions JSON ({"uri": ..., "prompts": [{"kind",
+     * "prompt", "challenge", "default"}]}); writes a JSON array of answer
+     * strings, one per prompt. Blocks the calling thread until the user
+     * answers; VMM_ERR_AUTH_FAILED when they cancel or nobody can ask. */
+    VmmStatus (*ask_credentials)(VmmBytes questions, VmmWriter out);
 } VmmHostApi;
+
+/* `VmmHostApi.ask_credentials`. */
+typedef VmmStatus (*VmmAskCredentialsFn)(VmmBytes questions, VmmWriter out);
 
 typedef struct VmmBackendVtable VmmBackendVtable;
 typedef struct VmmDecoderVtable VmmDecoderVtable;
@@ -265,7 +275,7 @@ struct VmmBackendVtable {
 /* Size of the first (1.0) descriptor, which ended after `backend`. */
 #define VMM_DESCRIPTOR_MIN_SIZE offsetof(VmmPluginDescriptor, decoders)
 /* Size of the first (1.0) host API table. */
-#define VMM_HOST_API_MIN_SIZE sizeof(VmmHostApi)
+#define VMM_HOST_API_MIN_SIZE offsetof(VmmHostApi, ask_credentials)
 
 /* ---------------------------------------------------------------------
  * Framebuffer decoders (1.1)

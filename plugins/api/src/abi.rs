@@ -100,6 +100,9 @@ pub const LOG_INFO: u32 = 3;
 pub const LOG_DEBUG: u32 = 4;
 pub const LOG_TRACE: u32 = 5;
 
+/// `HostApi::ask_credentials`.
+pub type AskCredentialsFn = unsafe extern "C" fn(questions: Bytes, out: Writer) -> Status;
+
 /// What the host offers a plugin. Grows at the end like every vtable.
 #[repr(C)]
 #[derive(Debug)]
@@ -107,8 +110,16 @@ pub struct HostApi {
     pub size: usize,
     pub abi_major: u32,
     pub abi_minor: u32,
-    /// Writes one log record into the host's log (thread-safe).
+        /// Writes one log record into the host's log (thread-safe).
     pub log: unsafe extern "C" fn(level: u32, target: Bytes, message: Bytes),
+    // ---- 1.1 ----
+    /// Asks the user for credentials on behalf of a connection (SASL user
+    /// names and passwords, say): `questions` is
+    /// [`crate::CredentialQuestions`] JSON; writes a JSON array of
+    /// answers, one string per prompt. Blocks the calling plugin thread
+    /// until the user answers; returns AuthFailed when they cancel or no
+    /// one can be asked (the command line).
+    pub ask_credentials: unsafe extern "C" fn(questions: Bytes, out: Writer) -> Status,
 }
 
 /// What a plugin library is and provides.
@@ -259,8 +270,8 @@ unsafe impl Send for BackendVtable {}
 pub const BACKEND_VTABLE_MIN_SIZE: usize = std::mem::offset_of!(BackendVtable, connection_info);
 /// Size of the first (1.0) descriptor, which ended after `backend`.
 pub const DESCRIPTOR_MIN_SIZE: usize = std::mem::offset_of!(PluginDescriptor, decoders);
-/// Size of the first (1.0) host API table.
-pub const HOST_API_MIN_SIZE: usize = std::mem::size_of::<HostApi>();
+/// Size of the first (1.0) host API table, which ended after `log`.
+pub const HOST_API_MIN_SIZE: usize = std::mem::offset_of!(HostApi, ask_credentials);
 
 /// True when a struct that reports `size` bytes contains the field that
 /// starts at `offset` and is `field_size` bytes long: the check for

@@ -35,6 +35,7 @@ pub mod export;
 
 pub use backend::{Backend, BackendConnection, EventSink};
 pub use decoder::{Decoded, Decoder, DecoderLibrary, OutOfBounds, Target};
+pub use export::ask_credentials;
 pub use types::*;
 
 /// Re-exported so that plugins log through the same `log` crate version.

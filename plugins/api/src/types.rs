@@ -379,6 +379,36 @@ pub enum StoragePoolAction {
     SetAutostart { autostart: bool },
 }
 
+/// Questions a backend needs the user to answer to open a connection
+/// (`HostApi::ask_credentials`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CredentialQuestions {
+    /// The connection asking.
+    pub uri: String,
+    pub prompts: Vec<CredentialPrompt>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CredentialPrompt {
+    /// "username", "authname", "password", "passphrase", "echo" (shown
+    /// while typed), "noecho" (hidden) or "realm".
+    pub kind: String,
+    /// The backend's own prompt, e.g. "Enter username for host".
+    pub prompt: String,
+    pub challenge: String,
+    /// A suggested answer.
+    pub default: String,
+}
+
+impl CredentialPrompt {
+    /// Whether the answer must not be shown while typed.
+    pub fn secret(&self) -> bool {
+        matches!(self.kind.as_str(), "password" | "passphrase" | "noecho")
+    }
+}
+
 /// The encodings a decoder library offers (`DecoderVtable::info`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -60,7 +60,8 @@ fn layouts() -> Vec<Layout> {
             size,
             abi_major,
             abi_minor,
-            log
+            log,
+            ask_credentials
         }),
         layout!(PluginDescriptor {
             size,

@@ -148,7 +148,7 @@ pub struct LibvirtConnection {
 impl LibvirtConnection {
     pub fn open(uri: &str) -> Result<Self, PluginError> {
         crate::runtime::init();
-        let conn = Connect::open(Some(uri)).map_err(plugin_error)?;
+        let conn = crate::auth::open(uri).map_err(plugin_error)?;
         // Remote connections: notice a dead daemon within ~15 s. Local
         // drivers do not support keepalive; that is not an error.
         if let Err(e) = conn.set_keep_alive(5, 3) {

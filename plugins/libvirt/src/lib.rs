@@ -13,6 +13,7 @@
 //! storage.rs; connection.rs delegates to them.
 
 mod config;
+mod auth;
 mod connection;
 mod console;
 mod convert;
