@@ -12,7 +12,7 @@ PLUGINDIR = $(PREFIX)/lib/virt-manager/plugins
 APP_ID = org.virt_manager.VirtManager
 PLUGINS = libvirt_manager_libvirt.so libvirt_manager_vnc_direct.so libvirt_manager_rfb.so
 
-.PHONY: all run test build release deps test-deps check pot clean install install-files uninstall flatpak-sources
+.PHONY: all run test bench bench-deps build release deps test-deps check pot clean install install-files uninstall flatpak-sources
 
 all: release
 
@@ -24,9 +24,20 @@ run: deps release
 test: test-deps
 	$(CARGO) build --workspace --all-targets
 	tools/test-services.sh $(CARGO) test --workspace --no-fail-fast
+	tools/fuzz-smoke.sh
+
+## Benchmarks, each beside its reference; tables go to target/bench/.
+bench: bench-deps
+	tools/bench-decoders.sh
+	tools/bench-dbus.sh
+	tools/bench-console.sh
+	tools/bench-guests.sh
 
 deps:
 	tools/install-deps.sh build
+
+bench-deps:
+	tools/install-deps.sh bench
 
 test-deps:
 	tools/install-deps.sh test

@@ -16,7 +16,13 @@ fn main() {
         "ui/resources.gresource.xml",
         "resources.gresource",
     );
-    for f in ["ui/style.css", "ui/demo-host.xml", "ui/icons", "ui/gtk", "ui/resources.gresource.xml"] {
+    for f in [
+        "ui/style.css",
+        "ui/demo-host.xml",
+        "ui/icons",
+        "ui/gtk",
+        "ui/resources.gresource.xml",
+    ] {
         println!("cargo:rerun-if-changed={f}");
     }
 

@@ -25,7 +25,27 @@ use crate::settings::Settings;
 /// before it exits.
 const SERVICE_IDLE_MS: u32 = 60_000;
 
+/// Without a GPU render node Mesa's GL is llvmpipe, on which GTK 4.8's GL
+/// renderer repaints a whole window in software at 8 to 10 frames a second
+/// (tools/bench-console.sh); its cairo renderer keeps the console at the
+/// server's frame rate. The user's own GSK_RENDERER always wins. Runs
+/// before GTK starts and before any thread exists.
+fn choose_renderer() {
+    if std::env::var_os("GSK_RENDERER").is_some() {
+        return;
+    }
+    let render_node = std::fs::read_dir("/dev/dri").is_ok_and(|dir| {
+        dir.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    });
+    if !render_node {
+        tracing::debug!("no GPU render node: using the cairo renderer");
+        std::env::set_var("GSK_RENDERER", "cairo");
+    }
+}
+
 pub fn run(service: bool) -> glib::ExitCode {
+    choose_renderer();
     gio::resources_register_include!("resources.gresource")
         .expect("the resource bundle is built in");
 

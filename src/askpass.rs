@@ -22,7 +22,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// True when this process was started by ssh as the askpass helper.
 pub fn is_helper_invocation(args: &[String]) -> bool {
-    std::env::var_os(SOCKET_ENV).is_some() && args.len() == 2 && !args[1].starts_with('-')
+    std::env::var_os(SOCKET_ENV).is_some()
+        && args.len() == 2
+        && !args[1].starts_with('-')
         && !args[1].starts_with("vnc://")
 }
 
@@ -30,14 +32,17 @@ pub fn is_helper_invocation(args: &[String]) -> bool {
 /// 1 when there is none (ssh then gives up).
 pub fn run_helper(prompt: &str) -> std::process::ExitCode {
     let answer = (|| -> std::io::Result<Option<String>> {
-        let path = std::env::var_os(SOCKET_ENV).ok_or_else(|| std::io::Error::other("no socket"))?;
+        let path =
+            std::env::var_os(SOCKET_ENV).ok_or_else(|| std::io::Error::other("no socket"))?;
         let mut stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
         stream.write_all(prompt.as_bytes())?;
         stream.shutdown(std::net::Shutdown::Write)?;
         let mut reply = String::new();
         stream.read_to_string(&mut reply)?;
-        Ok(reply.strip_prefix("OK ").map(|a| a.trim_end_matches('\n').to_owned()))
+        Ok(reply
+            .strip_prefix("OK ")
+            .map(|a| a.trim_end_matches('\n').to_owned()))
     })();
     match answer {
         Ok(Some(a)) => {
@@ -52,7 +57,9 @@ pub fn run_helper(prompt: &str) -> std::process::ExitCode {
 /// `ask` is called on the listener's threads and may block until the user
 /// answers (None: cancelled). Must run before any other thread exists
 /// (it changes the process environment).
-pub fn serve(ask: impl Fn(String) -> Option<String> + Send + Sync + 'static) -> std::io::Result<PathBuf> {
+pub fn serve(
+    ask: impl Fn(String) -> Option<String> + Send + Sync + 'static,
+) -> std::io::Result<PathBuf> {
     let path = crate::paths::runtime_dir()?.join(format!("askpass-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
@@ -64,22 +71,28 @@ pub fn serve(ask: impl Fn(String) -> Option<String> + Send + Sync + 'static) -> 
         std::env::set_var(SOCKET_ENV, &path);
     }
     let ask = std::sync::Arc::new(ask);
-    std::thread::Builder::new().name("askpass".into()).spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let ask = ask.clone();
-            // One thread per question: ssh may ask several at once.
-            let _ = std::thread::Builder::new().name("askpass-question".into()).spawn(move || {
-                let mut stream = stream;
-                let mut prompt = String::new();
-                let _ = BufReader::new(&mut stream).take(4096).read_to_string(&mut prompt);
-                let reply = match ask(prompt) {
-                    Some(answer) => format!("OK {answer}\n"),
-                    None => "CANCELLED\n".to_owned(),
-                };
-                let _ = stream.write_all(reply.as_bytes());
-            });
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("askpass".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let ask = ask.clone();
+                // One thread per question: ssh may ask several at once.
+                let _ = std::thread::Builder::new()
+                    .name("askpass-question".into())
+                    .spawn(move || {
+                        let mut stream = stream;
+                        let mut prompt = String::new();
+                        let _ = BufReader::new(&mut stream)
+                            .take(4096)
+                            .read_to_string(&mut prompt);
+                        let reply = match ask(prompt) {
+                            Some(answer) => format!("OK {answer}\n"),
+                            None => "CANCELLED\n".to_owned(),
+                        };
+                        let _ = stream.write_all(reply.as_bytes());
+                    });
+            }
+        })?;
     Ok(path)
 }
 

@@ -113,7 +113,7 @@ pub enum EngineMsg {
         result: Result<(), String>,
         reply: Option<ApiReply>,
     },
-        /// A request from a program (the D-Bus service), answered on `reply`.
+    /// A request from a program (the D-Bus service), answered on `reply`.
     Api(ApiRequest, ApiReply),
     /// A backend needs credentials (from a plugin thread, which waits).
     AskCredentials {
@@ -121,7 +121,10 @@ pub enum EngineMsg {
         reply: std::sync::mpsc::Sender<Option<Vec<String>>>,
     },
     /// ssh asks something through the askpass helper (it waits).
-    AskPass { prompt: String, reply: std::sync::mpsc::Sender<Option<String>> },
+    AskPass {
+        prompt: String,
+        reply: std::sync::mpsc::Sender<Option<String>>,
+    },
     /// A window the command line asks for (`--show-domain-console`...),
     /// shown as soon as its connection and guest are known.
     Show {
@@ -240,11 +243,14 @@ impl Engine {
         settings: Settings,
         service: bool,
     ) -> Self {
-                // Backends' credential questions come here from plugin threads.
+        // Backends' credential questions come here from plugin threads.
         let asker = sender.clone();
         crate::plugin_host::set_credential_asker(move |questions| {
             let (tx, rx) = std::sync::mpsc::channel();
-            asker.emit(EngineMsg::AskCredentials { questions, reply: tx });
+            asker.emit(EngineMsg::AskCredentials {
+                questions,
+                reply: tx,
+            });
             rx.recv().ok().flatten()
         });
         for key in [
@@ -320,13 +326,17 @@ impl Engine {
                 action,
                 reply,
             } => self.run_lifecycle(id, uuid, name, action, reply),
-                        EngineMsg::Api(request, reply) => self.api(request, reply),
+            EngineMsg::Api(request, reply) => self.api(request, reply),
             EngineMsg::AskCredentials { questions, reply } => {
                 self.show_manager_if_needed();
                 let parent = self.app.active_window();
-                crate::windows::credentials::ask_backend(parent.as_ref(), questions, move |answers| {
-                    let _ = reply.send(answers);
-                });
+                crate::windows::credentials::ask_backend(
+                    parent.as_ref(),
+                    questions,
+                    move |answers| {
+                        let _ = reply.send(answers);
+                    },
+                );
             }
             EngineMsg::AskPass { prompt, reply } => {
                 self.show_manager_if_needed();
@@ -334,7 +344,7 @@ impl Engine {
                 crate::windows::credentials::ask_ssh(parent.as_ref(), &prompt, move |answer| {
                     let _ = reply.send(answer);
                 });
-            },
+            }
             EngineMsg::ServiceReady(signals) => self.signals = Some(signals),
             EngineMsg::Show { uri, guest, what } => {
                 self.pending_shows.push((uri, guest, what));

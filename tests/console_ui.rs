@@ -27,38 +27,66 @@ struct Geometry {
 /// X window's size minus the frame's, halved.
 fn csd_margin(app: &RunningApp, frame: &str) -> (i32, i32) {
     let (_, _, fw, fh) = app.extents("frame", frame).expect("the frame");
-    let out = app.command("xdotool").args(["search", "--name", frame]).output().unwrap();
-    let id = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_owned();
+    let out = app
+        .command("xdotool")
+        .args(["search", "--name", frame])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let info = app.command("xwininfo").args(["-id", &id]).output().unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     let field = |name: &str| -> i32 {
-        info.lines().find_map(|l| l.trim().strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        info.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     };
     let (xw, xh) = (field("Width:"), field("Height:"));
-    let (ax, ay) = (field("Absolute upper-left X:"), field("Absolute upper-left Y:"));
+    let (ax, ay) = (
+        field("Absolute upper-left X:"),
+        field("Absolute upper-left Y:"),
+    );
     (ax + (xw - fw).max(0) / 2, ay + (xh - fh).max(0) / 2)
 }
 
 fn geometry(app: &RunningApp, title: &str, fb: (u32, u32)) -> Geometry {
-    let (x, y, w, h) = wait_for(Duration::from_secs(20), || app.extents("image", &format!("Screen of {title}")))
-        .expect("the console's display is on the accessibility tree");
+    let (x, y, w, h) = wait_for(Duration::from_secs(20), || {
+        app.extents("image", &format!("Screen of {title}"))
+    })
+    .expect("the console's display is on the accessibility tree");
     let (mx, my) = csd_margin(app, &format!("{title} – Console"));
     let (x, y) = (x + mx, y + my);
     let s = (w as f64 / fb.0 as f64).min(h as f64 / fb.1 as f64);
     let ox = ((w as f64 - fb.0 as f64 * s) / 2.0).max(0.0).floor();
     let oy = ((h as f64 - fb.1 as f64 * s) / 2.0).max(0.0).floor();
-    Geometry { x: x as f64 + ox, y: y as f64 + oy, scale: s }
+    Geometry {
+        x: x as f64 + ox,
+        y: y as f64 + oy,
+        scale: s,
+    }
 }
 
 fn xvnc_console(name: &str, xvnc: &Xvnc) -> RunningApp {
     let app = RunningApp::start(name, &[&xvnc.url()]);
     let title = format!("127.0.0.1:{}", xvnc.port);
-    assert!(app.atspi("frame", &format!("{title} – Console"), "exists", 20), "the console window opened");
+    assert!(
+        app.atspi("frame", &format!("{title} – Console"), "exists", 20),
+        "the console window opened"
+    );
     app
 }
 
 fn xdotool(app: &RunningApp, args: &[&str]) {
-    let ok = app.command("xdotool").args(args).status().expect("xdotool").success();
+    let ok = app
+        .command("xdotool")
+        .args(args)
+        .status()
+        .expect("xdotool")
+        .success();
     assert!(ok, "xdotool {args:?}");
 }
 
@@ -80,22 +108,41 @@ fn the_console_shows_the_servers_picture_scaled() {
     app.x.screenshot(&shot);
 
     // Crop the frame out of the screen, scale the truth the same, compare.
-    let (w, h) = ((800.0 * g.scale).round() as u32, (600.0 * g.scale).round() as u32);
+    let (w, h) = (
+        (800.0 * g.scale).round() as u32,
+        (600.0 * g.scale).round() as u32,
+    );
     let crop = dir.path().join("crop.png");
     let scaled = dir.path().join("scaled.png");
     let ok = Command::new("convert")
         .arg(&shot)
-        .args(["-crop", &format!("{w}x{h}+{}+{}", g.x as u32, g.y as u32), "+repage"])
+        .args([
+            "-crop",
+            &format!("{w}x{h}+{}+{}", g.x as u32, g.y as u32),
+            "+repage",
+        ])
         .arg(&crop)
         .status()
         .unwrap()
         .success();
     assert!(ok);
-    let ok = Command::new("convert").arg(&truth).args(["-resize", &format!("{w}x{h}!")]).arg(&scaled).status().unwrap().success();
+    let ok = Command::new("convert")
+        .arg(&truth)
+        .args(["-resize", &format!("{w}x{h}!")])
+        .arg(&scaled)
+        .status()
+        .unwrap()
+        .success();
     assert!(ok);
     let psnr = vnc_support::psnr(&crop, &scaled);
-    eprintln!("console at scale {:.3}: PSNR {psnr:.1} dB against the scaled server picture", g.scale);
-    assert!(psnr > 20.0, "the console shows the server's picture (PSNR {psnr:.1} dB)");
+    eprintln!(
+        "console at scale {:.3}: PSNR {psnr:.1} dB against the scaled server picture",
+        g.scale
+    );
+    assert!(
+        psnr > 20.0,
+        "the console shows the server's picture (PSNR {psnr:.1} dB)"
+    );
 }
 
 /// Starts `xev` on the Xvnc display, recording root-window pointer and
@@ -127,7 +174,10 @@ fn clicks_and_keys_arrive_where_they_should() {
     for (fx, fy) in [(400.0, 300.0), (100.0, 500.0)] {
         let sx = (g.x + (fx + 0.5) * g.scale) as i32;
         let sy = (g.y + (fy + 0.5) * g.scale) as i32;
-        xdotool(&app, &["mousemove", &sx.to_string(), &sy.to_string(), "click", "1"]);
+        xdotool(
+            &app,
+            &["mousemove", &sx.to_string(), &sy.to_string(), "click", "1"],
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     // The click grabbed the keyboard for the guest: type.
@@ -152,12 +202,22 @@ fn clicks_and_keys_arrive_where_they_should() {
     for ((x, y), (fx, fy)) in clicks.iter().zip([(400.0, 300.0), (100.0, 500.0)]) {
         // One screen pixel is 1/scale framebuffer pixels.
         let tolerance = (1.0 / g.scale).ceil() + 1.0;
-        assert!((x - fx).abs() <= tolerance && (y - fy).abs() <= tolerance, "click at ({x}, {y}), meant ({fx}, {fy})");
+        assert!(
+            (x - fx).abs() <= tolerance && (y - fy).abs() <= tolerance,
+            "click at ({x}, {y}), meant ({fx}, {fy})"
+        );
     }
     let keys: Vec<&str> = seen
         .split("KeyPress event")
         .skip(1)
-        .filter_map(|ev| ev.split("keysym 0x").nth(1)?.split(", ").nth(1)?.split(')').next())
+        .filter_map(|ev| {
+            ev.split("keysym 0x")
+                .nth(1)?
+                .split(", ")
+                .nth(1)?
+                .split(')')
+                .next()
+        })
         .collect();
     assert_eq!(keys, ["h", "e", "l", "l", "o"], "{seen}");
 }
@@ -165,13 +225,22 @@ fn clicks_and_keys_arrive_where_they_should() {
 fn xclip(display: &str, input: Option<&str>) -> String {
     common::require("xclip", "xclip");
     let mut cmd = Command::new("xclip");
-    cmd.args(["-selection", "clipboard"]).env("DISPLAY", display);
+    cmd.args(["-selection", "clipboard"])
+        .env("DISPLAY", display);
     match input {
         Some(text) => {
-            cmd.arg("-i").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.arg("-i")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             let mut child = cmd.spawn().unwrap();
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
             // xclip stays to serve the selection: leave it running.
             std::mem::forget(child);
             String::new()
@@ -202,7 +271,9 @@ fn the_clipboard_goes_both_ways() {
         (t == "from the desktop ✓").then_some(t)
     });
     assert!(got.is_some(), "the desktop's clipboard reached the guest");
-    let _ = Command::new("pkill").args(["-f", "xclip -selection clipboard -i"]).status();
+    let _ = Command::new("pkill")
+        .args(["-f", "xclip -selection clipboard -i"])
+        .status();
 }
 
 #[test]
@@ -217,23 +288,50 @@ fn losing_the_server_shows_why_and_reconnect_works() {
         names.iter().any(|n| n == "Disconnected").then_some(names)
     })
     .expect("the window says it is disconnected");
-    assert!(shown.iter().any(|n| n.contains("closed") || n.contains("connection")), "and why: {shown:?}");
-    app.x.screenshot(&common::artifacts_dir().join("console-disconnected.png"));
+    assert!(
+        shown
+            .iter()
+            .any(|n| n.contains("closed") || n.contains("connection")),
+        "and why: {shown:?}"
+    );
+    app.x
+        .screenshot(&common::artifacts_dir().join("console-disconnected.png"));
 
     // The same server again, on the same port.
     let log = common::artifacts_dir().join("console_reconnect_xvnc.log");
     let child = Command::new("Xvnc")
-        .args([":77", "-geometry", "640x480", "-depth", "24", "-rfbport", &port.to_string()])
-        .args(["-localhost", "-nolisten", "tcp", "-SecurityTypes", "None", "-AlwaysShared"])
+        .args([
+            ":77",
+            "-geometry",
+            "640x480",
+            "-depth",
+            "24",
+            "-rfbport",
+            &port.to_string(),
+        ])
+        .args([
+            "-localhost",
+            "-nolisten",
+            "tcp",
+            "-SecurityTypes",
+            "None",
+            "-AlwaysShared",
+        ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let _again = Service { name: "Xvnc", child };
+    let _again = Service {
+        name: "Xvnc",
+        child,
+    };
     assert!(vnc_support::wait_for_port(port, Duration::from_secs(10)));
     assert!(app.atspi("push button", "Reconnect|Reconnect Reconnect", "click", 10));
     let back = wait_for(Duration::from_secs(15), || {
-        app.tree().iter().any(|(_, n)| n == "Not encrypted").then_some(())
+        app.tree()
+            .iter()
+            .any(|(_, n)| n == "Not encrypted")
+            .then_some(())
     });
     assert!(back.is_some(), "connected again");
 }
@@ -248,7 +346,10 @@ fn the_tiny_guests_console_shows_seabios_and_takes_ctrl_alt_del() {
     assert!(ok, "{out}");
     assert!(app.atspi("frame", &format!("{} – Console", guest.name), "exists", 20));
     let shown = wait_for(Duration::from_secs(20), || {
-        app.tree().iter().any(|(_, n)| n == "Not encrypted").then_some(())
+        app.tree()
+            .iter()
+            .any(|(_, n)| n == "Not encrypted")
+            .then_some(())
     });
     assert!(shown.is_some(), "the console connected through libvirt");
     std::thread::sleep(Duration::from_secs(3));
@@ -261,32 +362,63 @@ fn the_tiny_guests_console_shows_seabios_and_takes_ctrl_alt_del() {
     let g = geometry(&app, &guest.name, (fw, fh));
     let shot = common::artifacts_dir().join("console-seabios.png");
     app.x.screenshot(&shot);
-    let (w, h) = ((fw as f64 * g.scale).round() as u32, (fh as f64 * g.scale).round() as u32);
+    let (w, h) = (
+        (fw as f64 * g.scale).round() as u32,
+        (fh as f64 * g.scale).round() as u32,
+    );
     let crop = dir.path().join("crop.png");
     let scaled = dir.path().join("scaled.png");
     assert!(Command::new("convert")
         .arg(&shot)
-        .args(["-crop", &format!("{w}x{h}+{}+{}", g.x as u32, g.y as u32), "+repage"])
+        .args([
+            "-crop",
+            &format!("{w}x{h}+{}+{}", g.x as u32, g.y as u32),
+            "+repage"
+        ])
         .arg(&crop)
         .status()
         .unwrap()
         .success());
-    assert!(Command::new("convert").arg(&truth).args(["-resize", &format!("{w}x{h}!")]).arg(&scaled).status().unwrap().success());
+    assert!(Command::new("convert")
+        .arg(&truth)
+        .args(["-resize", &format!("{w}x{h}!")])
+        .arg(&scaled)
+        .status()
+        .unwrap()
+        .success());
     let psnr = vnc_support::psnr(&crop, &scaled);
     eprintln!("SeaBIOS screen: PSNR {psnr:.1} dB");
-    assert!(psnr > 18.0, "the console shows what virsh screenshot shows ({psnr:.1} dB)");
+    assert!(
+        psnr > 18.0,
+        "the console shows what virsh screenshot shows ({psnr:.1} dB)"
+    );
 
     // Send Key > Ctrl+Alt+Del: SeaBIOS resets; libvirt reports a reboot.
     let mut watch = Command::new("virsh")
-        .args(["-c", "qemu:///system", "event", &guest.name, "--event", "reboot", "--timeout", "30"])
+        .args([
+            "-c",
+            "qemu:///system",
+            "event",
+            &guest.name,
+            "--event",
+            "reboot",
+            "--timeout",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let mut rebooted = false;
     for _ in 0..5 {
-        assert!(app.atspi("toggle button", "Send Key|Send Key Send Key", "click", 10) || app.click_at("push button", "Send Key"));
-        assert!(app.atspi("menu item", "Ctrl+Alt+Del", "click", 10), "the Send Key menu item");
+        assert!(
+            app.atspi("toggle button", "Send Key|Send Key Send Key", "click", 10)
+                || app.click_at("push button", "Send Key")
+        );
+        assert!(
+            app.atspi("menu item", "Ctrl+Alt+Del", "click", 10),
+            "the Send Key menu item"
+        );
         std::thread::sleep(Duration::from_secs(2));
         if let Ok(Some(_)) = watch.try_wait() {
             rebooted = true;
@@ -295,11 +427,18 @@ fn the_tiny_guests_console_shows_seabios_and_takes_ctrl_alt_del() {
     }
     let out = watch.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(rebooted || text.contains("reboot"), "the guest reset: {text}");
+    assert!(
+        rebooted || text.contains("reboot"),
+        "the guest reset: {text}"
+    );
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
-    let out = Command::new("identify").args(["-format", "%w %h"]).arg(path).output().unwrap();
+    let out = Command::new("identify")
+        .args(["-format", "%w %h"])
+        .arg(path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|n| n.parse::<u32>().unwrap());
     (it.next().unwrap(), it.next().unwrap())

@@ -14,7 +14,10 @@ const IFACE: &str = "org.virt_manager.VirtManager1";
 const PATH: &str = "/org/virt_manager/VirtManager1";
 
 fn client(app: &RunningApp) -> zbus::blocking::Connection {
-    zbus::blocking::connection::Builder::address(app.bus.address.as_str()).unwrap().build().unwrap()
+    zbus::blocking::connection::Builder::address(app.bus.address.as_str())
+        .unwrap()
+        .build()
+        .unwrap()
 }
 
 fn proxy(conn: &zbus::blocking::Connection) -> zbus::blocking::Proxy<'static> {
@@ -41,14 +44,23 @@ fn domains(p: &zbus::blocking::Proxy, uri: &str) -> Vec<Dict> {
 
 fn state_of(p: &zbus::blocking::Proxy, uri: &str, name: &str) -> String {
     let list = domains(p, uri);
-    let d = list.iter().find(|d| String::try_from(d["name"].try_clone().unwrap()).unwrap() == name).unwrap();
+    let d = list
+        .iter()
+        .find(|d| String::try_from(d["name"].try_clone().unwrap()).unwrap() == name)
+        .unwrap();
     String::try_from(d["state"].try_clone().unwrap()).unwrap()
 }
 
 /// Demo-host guests' state after an action settles.
 fn wait_state(p: &zbus::blocking::Proxy, uri: &str, name: &str, want: &str) {
-    let ok = wait_for(Duration::from_secs(10), || (state_of(p, uri, name) == want).then_some(()));
-    assert!(ok.is_some(), "{name} never became {want} (is {})", state_of(p, uri, name));
+    let ok = wait_for(Duration::from_secs(10), || {
+        (state_of(p, uri, name) == want).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "{name} never became {want} (is {})",
+        state_of(p, uri, name)
+    );
 }
 
 #[test]
@@ -64,7 +76,15 @@ fn lifecycle_on_the_test_driver_with_signals_in_order() {
     let keys: std::collections::BTreeSet<&str> = list[0].keys().map(String::as_str).collect();
     assert_eq!(
         keys.into_iter().collect::<Vec<_>>(),
-        ["cpu_percent", "memory_kib", "memory_used_kib", "name", "state", "uuid", "vcpus"]
+        [
+            "cpu_percent",
+            "memory_kib",
+            "memory_used_kib",
+            "name",
+            "state",
+            "uuid",
+            "vcpus"
+        ]
     );
 
     // Watch the state signals while acting.
@@ -88,7 +108,9 @@ fn lifecycle_on_the_test_driver_with_signals_in_order() {
     let _: () = p.call("Start", &(&uri, "windows-11")).unwrap();
     wait_state(&p, &uri, "windows-11", "running");
     // By UUID as well as by name.
-    let _: () = p.call("ForceOff", &(&uri, "c7a5fdbd-edaf-9455-926a-d65c16db1804")).unwrap();
+    let _: () = p
+        .call("ForceOff", &(&uri, "c7a5fdbd-edaf-9455-926a-d65c16db1804"))
+        .unwrap();
     wait_state(&p, &uri, "windows-11", "shutoff");
 
     let mut seen = Vec::new();
@@ -101,10 +123,22 @@ fn lifecycle_on_the_test_driver_with_signals_in_order() {
     assert_eq!(
         seen,
         [
-            ("c7a5fdbd-edaf-9455-926a-d65c16db1802".into(), "paused".into()),
-            ("c7a5fdbd-edaf-9455-926a-d65c16db1802".into(), "running".into()),
-            ("c7a5fdbd-edaf-9455-926a-d65c16db1804".into(), "running".into()),
-            ("c7a5fdbd-edaf-9455-926a-d65c16db1804".into(), "shutoff".into()),
+            (
+                "c7a5fdbd-edaf-9455-926a-d65c16db1802".into(),
+                "paused".into()
+            ),
+            (
+                "c7a5fdbd-edaf-9455-926a-d65c16db1802".into(),
+                "running".into()
+            ),
+            (
+                "c7a5fdbd-edaf-9455-926a-d65c16db1804".into(),
+                "running".into()
+            ),
+            (
+                "c7a5fdbd-edaf-9455-926a-d65c16db1804".into(),
+                "shutoff".into()
+            ),
         ]
     );
 }
@@ -116,25 +150,65 @@ fn wrong_arguments_and_unknown_guests_get_typed_errors() {
     let p = proxy(&conn);
     let uri = app.first_uri();
 
-    let e = p.call::<_, _, ()>("Pause", &(&uri, "no-such-guest")).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.NoSuchDomain");
-    let e = p.call::<_, _, ()>("Pause", &("nosuch:///", "x")).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.NoSuchConnection");
-    let e = p.call::<_, _, Vec<Dict>>("ListDomains", &("test:///not/open.xml",)).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.NoSuchConnection");
+    let e = p
+        .call::<_, _, ()>("Pause", &(&uri, "no-such-guest"))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.NoSuchDomain"
+    );
+    let e = p
+        .call::<_, _, ()>("Pause", &("nosuch:///", "x"))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.NoSuchConnection"
+    );
+    let e = p
+        .call::<_, _, Vec<Dict>>("ListDomains", &("test:///not/open.xml",))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.NoSuchConnection"
+    );
 
     let bad: Dict = HashMap::from([("vcpus".to_owned(), ov("two"))]);
-    let e = p.call::<_, _, ()>("SetDomainConfig", &(&uri, "debian-server", bad)).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.InvalidArgs");
+    let e = p
+        .call::<_, _, ()>("SetDomainConfig", &(&uri, "debian-server", bad))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.InvalidArgs"
+    );
     let unknown: Dict = HashMap::from([("colour".to_owned(), ov("red"))]);
-    let e = p.call::<_, _, ()>("SetDomainConfig", &(&uri, "debian-server", unknown)).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.InvalidArgs");
-    let e = p.call::<_, _, ()>("SendKeys", &(&uri, "debian-server", vec!["ctrl", "nokey"])).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.InvalidArgs");
-    let e = p.call::<_, _, ()>("OpenConnection", &("not a uri",)).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.InvalidArgs");
-    let e = p.call::<_, _, ()>("OpenConnection", &("nosuchscheme:///x",)).unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.NotSupported");
+    let e = p
+        .call::<_, _, ()>("SetDomainConfig", &(&uri, "debian-server", unknown))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.InvalidArgs"
+    );
+    let e = p
+        .call::<_, _, ()>("SendKeys", &(&uri, "debian-server", vec!["ctrl", "nokey"]))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.InvalidArgs"
+    );
+    let e = p
+        .call::<_, _, ()>("OpenConnection", &("not a uri",))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.InvalidArgs"
+    );
+    let e = p
+        .call::<_, _, ()>("OpenConnection", &("nosuchscheme:///x",))
+        .unwrap_err();
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.NotSupported"
+    );
 
     // Wrong D-Bus types never reach the engine: zbus refuses the
     // signature before the service sees the call.
@@ -146,7 +220,9 @@ fn wrong_arguments_and_unknown_guests_get_typed_errors() {
 
     // A valid change applies.
     let good: Dict = HashMap::from([("title".to_owned(), ov("Web server"))]);
-    let _: () = p.call("SetDomainConfig", &(&uri, "debian-server", good)).unwrap();
+    let _: () = p
+        .call("SetDomainConfig", &(&uri, "debian-server", good))
+        .unwrap();
 }
 
 #[test]
@@ -159,7 +235,12 @@ fn gdbus_command_lines_work() {
     assert!(ok, "{out}");
     let (ok, out) = app.gdbus(&["Resume", &uri, "alpine-router"]);
     assert!(ok, "{out}");
-    let (ok, out) = app.gdbus(&["SetDomainConfig", &uri, "alpine-router", "{'vcpus': <uint32 2>}"]);
+    let (ok, out) = app.gdbus(&[
+        "SetDomainConfig",
+        &uri,
+        "alpine-router",
+        "{'vcpus': <uint32 2>}",
+    ]);
     assert!(ok, "{out}");
     let (ok, out) = app.gdbus(&["ListNetworks", &uri]);
     assert!(ok && out.contains("'default'"), "{out}");
@@ -168,10 +249,16 @@ fn gdbus_command_lines_work() {
     let (ok, out) = app.gdbus(&["RefreshStoragePool", &uri, "default"]);
     assert!(ok, "{out}");
     let (ok, out) = app.gdbus(&["Pause", &uri, "nosuch"]);
-    assert!(!ok && out.contains("org.virt_manager.VirtManager1.Error.NoSuchDomain"), "{out}");
+    assert!(
+        !ok && out.contains("org.virt_manager.VirtManager1.Error.NoSuchDomain"),
+        "{out}"
+    );
     let (ok, out) = app.gdbus(&["ShowHostSummary", &uri]);
     assert!(ok, "{out}");
-    assert!(app.atspi("frame", "* – Host Details", "exists", 20), "the host window opened");
+    assert!(
+        app.atspi("frame", "* – Host Details", "exists", 20),
+        "the host window opened"
+    );
     let (ok, out) = app.gdbus(&["ShowPreferences"]);
     assert!(ok, "{out}");
     assert!(app.atspi("frame", "Preferences", "exists", 20));
@@ -187,25 +274,41 @@ fn delete_asks_the_user_and_fails_with_cancelled_when_declined() {
     let waiter = {
         let uri = uri.clone();
         let conn = conn.clone();
-        std::thread::spawn(move || proxy(&conn).call::<_, _, ()>("Delete", &(&uri, "opensuse-build", false)))
+        std::thread::spawn(move || {
+            proxy(&conn).call::<_, _, ()>("Delete", &(&uri, "opensuse-build", false))
+        })
     };
-    assert!(app.atspi("push button", "Cancel*", "click", 30), "the confirmation appeared");
+    assert!(
+        app.atspi("push button", "Cancel*", "click", 30),
+        "the confirmation appeared"
+    );
     let e = waiter.join().unwrap().unwrap_err();
-    assert_eq!(error_name(&e), "org.virt_manager.VirtManager1.Error.Cancelled");
+    assert_eq!(
+        error_name(&e),
+        "org.virt_manager.VirtManager1.Error.Cancelled"
+    );
     let p = proxy(&conn);
-    assert_eq!(state_of(&p, &uri, "opensuse-build"), "shutoff", "still there");
+    assert_eq!(
+        state_of(&p, &uri, "opensuse-build"),
+        "shutoff",
+        "still there"
+    );
 
     // Accepted: the guest is gone.
     let waiter = {
         let uri = uri.clone();
         let conn = conn.clone();
-        std::thread::spawn(move || proxy(&conn).call::<_, _, ()>("Delete", &(&uri, "opensuse-build", false)))
+        std::thread::spawn(move || {
+            proxy(&conn).call::<_, _, ()>("Delete", &(&uri, "opensuse-build", false))
+        })
     };
     assert!(app.atspi("push button", "Delete*", "click", 30));
     waiter.join().unwrap().unwrap();
     let gone = wait_for(Duration::from_secs(10), || {
-        (!domains(&p, &uri).iter().any(|d| String::try_from(d["name"].try_clone().unwrap()).unwrap() == "opensuse-build"))
-            .then_some(())
+        (!domains(&p, &uri)
+            .iter()
+            .any(|d| String::try_from(d["name"].try_clone().unwrap()).unwrap() == "opensuse-build"))
+        .then_some(())
     });
     assert!(gone.is_some());
 }
@@ -227,25 +330,43 @@ fn search_provider_finds_and_opens_guests() {
     assert!(ids[0].starts_with("c7a5fdbd-edaf-9455-926a-d65c16db1805 "));
     let ids: Vec<String> = sp.call("GetInitialResultSet", &(vec!["DEBIAN"],)).unwrap();
     assert_eq!(ids.len(), 1);
-    let sub: Vec<String> = sp.call("GetSubsearchResultSet", &(ids.clone(), vec!["debian", "serv"])).unwrap();
+    let sub: Vec<String> = sp
+        .call(
+            "GetSubsearchResultSet",
+            &(ids.clone(), vec!["debian", "serv"]),
+        )
+        .unwrap();
     assert_eq!(sub, ids);
     let metas: Vec<Dict> = sp.call("GetResultMetas", &(ids.clone(),)).unwrap();
-    assert_eq!(String::try_from(metas[0]["name"].try_clone().unwrap()).unwrap(), "debian-server");
+    assert_eq!(
+        String::try_from(metas[0]["name"].try_clone().unwrap()).unwrap(),
+        "debian-server"
+    );
     let desc = String::try_from(metas[0]["description"].try_clone().unwrap()).unwrap();
     assert!(desc.contains("Running"), "{desc}");
     let none: Vec<String> = sp.call("GetInitialResultSet", &(vec!["zzzz"],)).unwrap();
     assert!(none.is_empty());
 
-    let _: () = sp.call("ActivateResult", &(&ids[0], vec!["debian"], 0u32)).unwrap();
-    assert!(app.atspi("frame", "debian-server – *", "exists", 20), "a window for the guest opened");
+    let _: () = sp
+        .call("ActivateResult", &(&ids[0], vec!["debian"], 0u32))
+        .unwrap();
+    assert!(
+        app.atspi("frame", "debian-server – *", "exists", 20),
+        "a window for the guest opened"
+    );
 
     // LaunchSearch: the manager, filtered by the terms.
     let _: () = sp.call("LaunchSearch", &(vec!["ubuntu"], 0u32)).unwrap();
     let filtered = wait_for(Duration::from_secs(20), || {
         let names: Vec<String> = app.tree().into_iter().map(|(_, n)| n).collect();
-        (names.iter().any(|n| n == "ubuntu-dev") && !names.iter().any(|n| n == "fedora-workstation")).then_some(())
+        (names.iter().any(|n| n == "ubuntu-dev")
+            && !names.iter().any(|n| n == "fedora-workstation"))
+        .then_some(())
     });
-    assert!(filtered.is_some(), "the manager shows only the matching guest");
+    assert!(
+        filtered.is_some(),
+        "the manager shows only the matching guest"
+    );
 }
 
 #[test]
@@ -267,7 +388,10 @@ fn accents_and_case_do_not_matter_to_the_search() {
     .expect("found without accents, in capitals");
     assert_eq!(ids.len(), 20, "every Ελληνικά-NNN guest");
     let ids: Vec<String> = sp.call("GetInitialResultSet", &(vec!["unicode"],)).unwrap();
-    assert!(ids.is_empty(), "ø is a letter of its own, not an o with an accent");
+    assert!(
+        ids.is_empty(),
+        "ø is a letter of its own, not an o with an accent"
+    );
     let ids: Vec<String> = sp.call("GetInitialResultSet", &(vec!["unic"],)).unwrap();
     assert_eq!(ids.len(), 20, "Ünïcødé-NNN by its unaccented start");
 }
@@ -281,10 +405,24 @@ fn a_second_instance_forwards_its_options() {
         .args(["--show-domain-performance", "fedora-workstation"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(app.atspi("frame", "fedora-workstation – Details", "exists", 20), "the running app opened it");
-    assert!(app.atspi("label", "CPU Usage", "exists", 10), "on the Performance page");
-    let out = app.command(common::bin()).args(["--show-domain-console", "legacy-app"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        app.atspi("frame", "fedora-workstation – Details", "exists", 20),
+        "the running app opened it"
+    );
+    assert!(
+        app.atspi("label", "CPU Usage", "exists", 10),
+        "on the Performance page"
+    );
+    let out = app
+        .command(common::bin())
+        .args(["--show-domain-console", "legacy-app"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(app.atspi("frame", "legacy-app – *", "exists", 20));
 }
@@ -293,13 +431,23 @@ fn a_second_instance_forwards_its_options() {
 fn the_committed_introspection_matches_the_service() {
     let app = RunningApp::start("dbus_introspection", &["--demo"]);
     let conn = client(&app);
-    let intro = zbus::blocking::Proxy::new(&conn, IFACE, PATH, "org.freedesktop.DBus.Introspectable").unwrap();
+    let intro =
+        zbus::blocking::Proxy::new(&conn, IFACE, PATH, "org.freedesktop.DBus.Introspectable")
+            .unwrap();
     let live: String = intro.call("Introspect", &()).unwrap();
-    let committed = std::fs::read_to_string(common::repo_dir().join("docs/dbus/org.virt_manager.VirtManager1.xml")).unwrap();
+    let committed = std::fs::read_to_string(
+        common::repo_dir().join("docs/dbus/org.virt_manager.VirtManager1.xml"),
+    )
+    .unwrap();
     let iface = |xml: &str| -> String {
-        let start = xml.find("<interface name=\"org.virt_manager.VirtManager1\">").expect("the interface");
+        let start = xml
+            .find("<interface name=\"org.virt_manager.VirtManager1\">")
+            .expect("the interface");
         let end = start + xml[start..].find("</interface>").unwrap();
-        xml[start..end].split_whitespace().collect::<Vec<_>>().join(" ")
+        xml[start..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     assert_eq!(
         iface(&live),

@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages a task needs, only those missing.
 #   tools/install-deps.sh build   - to build and run the app
 #   tools/install-deps.sh test    - to run every test (includes build)
+#   tools/install-deps.sh bench   - to run the benchmarks (includes test)
 #
 # The image may carry a backported qemu-utils that makes one large
 # `apt-get install` fail to resolve: the hypervisor packages go in an
@@ -15,12 +16,19 @@ HYPERVISOR="libvirt-daemon-system qemu-system-x86"
 
 TEST="libvirt-clients xvfb xauth dbus dbus-x11 at-spi2-core python3-pyatspi
 gnome-keyring desktop-file-utils appstream imagemagick xclip xdotool x11-utils
-x11vnc tigervnc-standalone-server tigervnc-tools tigervnc-viewer locales valgrind"
+x11vnc tigervnc-standalone-server tigervnc-tools tigervnc-viewer locales valgrind
+x11-apps x11-xserver-utils openssl"
+
+# The references the benchmarks run beside ours (Debian's virt-manager,
+# gtk-vnc, TigerVNC, libvncclient) and what their harnesses build with.
+BENCH="virt-manager python3-gi gvncviewer libgtk-vnc-2.0-dev libvncserver-dev
+tigervnc-viewer libx11-dev libxext-dev libxtst-dev bc valgrind"
 
 case "${1:-build}" in
   build) groups="BUILD" ;;
   test) groups="HYPERVISOR BUILD TEST" ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) groups="HYPERVISOR BUILD TEST BENCH" ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 SUDO=""

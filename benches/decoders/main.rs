@@ -128,7 +128,7 @@ fn load_sessions() -> Vec<(&'static str, &'static str, Recording)> {
 
 fn registry() -> Option<PluginRegistry> {
     let dir = PathBuf::from(std::env::var_os("RFB_PLUGIN_DIR")?);
-    let registry = PluginRegistry::discover_in(&[dir.clone()]);
+    let registry = PluginRegistry::discover_in(std::slice::from_ref(&dir));
     if registry.decoder_for(virt_manager_rfb::ZRLE).is_none() {
         eprintln!("no RFB decoder plugin loaded from {}", dir.display());
         return None;

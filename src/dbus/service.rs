@@ -47,16 +47,33 @@ fn ov<'a>(v: impl Into<Value<'a>>) -> OwnedValue {
     OwnedValue::try_from(v.into()).expect("a plain value")
 }
 
-fn domain_dict(d: &DomainSummary) -> Dict {
-    HashMap::from([
-        ("name".to_owned(), ov(d.name.as_str())),
-        ("uuid".to_owned(), ov(d.uuid.as_str())),
-        ("state".to_owned(), ov(d.state.as_str())),
-        ("vcpus".to_owned(), ov(d.vcpus)),
-        ("memory_kib".to_owned(), ov(d.memory_kib)),
-        ("cpu_percent".to_owned(), ov(d.cpu_percent)),
-        ("memory_used_kib".to_owned(), ov(d.memory_used_kib)),
-    ])
+/// One guest as `ListDomains` returns it: an `a{sv}` serialized straight
+/// from the fields. Building a map of variants per guest cost about 4 µs a
+/// guest, most of a 1500-guest reply's time.
+#[derive(zbus::zvariant::SerializeDict, zbus::zvariant::Type)]
+#[zvariant(signature = "a{sv}", crate = "zbus::zvariant")]
+struct DomainEntry {
+    name: String,
+    uuid: String,
+    state: String,
+    vcpus: u32,
+    memory_kib: u64,
+    cpu_percent: f64,
+    memory_used_kib: u64,
+}
+
+impl From<DomainSummary> for DomainEntry {
+    fn from(d: DomainSummary) -> Self {
+        DomainEntry {
+            name: d.name,
+            uuid: d.uuid,
+            state: d.state,
+            vcpus: d.vcpus,
+            memory_kib: d.memory_kib,
+            cpu_percent: d.cpu_percent,
+            memory_used_kib: d.memory_used_kib,
+        }
+    }
 }
 
 fn network_dict(n: &NetworkInfo) -> Dict {
@@ -177,9 +194,9 @@ impl Service {
 
     /// The guests of a connection, with the keys of `list --json` plus
     /// `cpu_percent` (-1 when not sampled) and `memory_used_kib`.
-    async fn list_domains(&self, uri: String) -> Result<Vec<Dict>, DbusError> {
+    async fn list_domains(&self, uri: String) -> Result<Vec<DomainEntry>, DbusError> {
         match call(&self.engine, ApiRequest::ListDomains { uri }).await? {
-            ApiResponse::Domains(list) => Ok(list.iter().map(domain_dict).collect()),
+            ApiResponse::Domains(list) => Ok(list.into_iter().map(DomainEntry::from).collect()),
             _ => Err(DbusError::Failed("unexpected answer".into())),
         }
     }

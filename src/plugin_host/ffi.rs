@@ -89,13 +89,16 @@ static ASKER: std::sync::OnceLock<Asker> = std::sync::OnceLock::new();
 
 /// Sets the one function that asks the user for plugins' credentials. It
 /// is called on plugin threads and may block until the user answers.
-pub fn set_credential_asker(asker: impl Fn(CredentialQuestions) -> Option<Vec<String>> + Send + Sync + 'static) {
+pub fn set_credential_asker(
+    asker: impl Fn(CredentialQuestions) -> Option<Vec<String>> + Send + Sync + 'static,
+) {
     let _ = ASKER.set(Box::new(asker));
 }
 
 unsafe extern "C" fn host_ask_credentials(questions: Bytes, out: Writer) -> abi::Status {
     let result = std::panic::catch_unwind(|| {
-        let q: CredentialQuestions = serde_json::from_slice(unsafe { questions.as_slice() }).ok()?;
+        let q: CredentialQuestions =
+            serde_json::from_slice(unsafe { questions.as_slice() }).ok()?;
         let n = q.prompts.len();
         let answers = ASKER.get()?(q)?;
         (answers.len() == n).then_some(answers)
@@ -173,17 +176,27 @@ mod tests {
     fn credential_questions_reach_the_asker_and_answers_come_back() {
         set_credential_asker(|q| {
             assert_eq!(q.uri, "qemu+tcp://h/system");
-            Some(q.prompts.iter().map(|p| format!("answer to {}", p.kind)).collect())
+            Some(
+                q.prompts
+                    .iter()
+                    .map(|p| format!("answer to {}", p.kind))
+                    .collect(),
+            )
         });
         let q = r#"{"uri":"qemu+tcp://h/system","prompts":[{"kind":"authname","prompt":"Name:"},{"kind":"passphrase"}]}"#;
         let mut out = Vec::new();
-        let status = unsafe { host_ask_credentials(Bytes::from_slice(q.as_bytes()), vec_writer(&mut out)) };
+        let status =
+            unsafe { host_ask_credentials(Bytes::from_slice(q.as_bytes()), vec_writer(&mut out)) };
         assert_eq!(status, 0);
         let answers: Vec<String> = serde_json::from_slice(&out).unwrap();
         assert_eq!(answers, ["answer to authname", "answer to passphrase"]);
         // Malformed questions are refused, not passed on.
         let mut out = Vec::new();
-        let status = unsafe { host_ask_credentials(Bytes::from_slice(b"nonsense"), vec_writer(&mut out)) };
-        assert_eq!(status, virt_manager_plugin_api::ErrorCode::AuthFailed as abi::Status);
+        let status =
+            unsafe { host_ask_credentials(Bytes::from_slice(b"nonsense"), vec_writer(&mut out)) };
+        assert_eq!(
+            status,
+            virt_manager_plugin_api::ErrorCode::AuthFailed as abi::Status
+        );
     }
 }

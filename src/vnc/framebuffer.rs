@@ -15,7 +15,7 @@ pub const MAX_DIMENSION: u32 = 16384;
 /// Shared as `Arc<Mutex<Framebuffer>>`: the client thread locks it only
 /// while decoding bytes it already holds, never while waiting for the
 /// network, so a GUI thread can lock it to copy damaged areas.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Framebuffer {
     pub pixels: Vec<u32>,
     pub width: u32,
@@ -144,6 +144,18 @@ impl Coverage {
     /// True when every pixel has been painted.
     pub fn is_complete(&self) -> bool {
         self.missing == 0
+    }
+}
+
+/// Its size, never its pixels: events carrying a framebuffer are logged
+/// at debug level.
+impl std::fmt::Debug for Framebuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framebuffer")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("stride", &self.stride)
+            .finish_non_exhaustive()
     }
 }
 

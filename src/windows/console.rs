@@ -29,7 +29,7 @@ use crate::vnc::{
     ConnectOptions, CredentialRequest, Credentials, DisconnectKind, SecurityInfo, Transport,
     VncClient, VncEvent,
 };
-use crate::windows::widgets::{Display, Scaling};
+use crate::windows::widgets::{AnyDisplay as Display, Scaling};
 
 use input::InputState;
 
@@ -133,6 +133,9 @@ pub struct ConsoleWindow {
     resize_guest: bool,
     last_requested_size: Option<(u32, u32)>,
     fullscreen: bool,
+    /// The window was sized to the guest's screen once (first connect);
+    /// after that its size is the user's.
+    sized_to_guest: bool,
 }
 
 pub struct ConsoleWidgets {
@@ -340,10 +343,10 @@ impl Component for ConsoleWindow {
         display.set_hexpand(true);
         display.set_vexpand(true);
         crate::windows::a11y::set_label(
-            &display,
+            &*display,
             &gettext_f("Screen of {guest}", &[("guest", &init.title)]),
         );
-        let scroller = gtk::ScrolledWindow::builder().child(&display).build();
+        let scroller = gtk::ScrolledWindow::builder().child(&*display).build();
 
         let busy = gtk::Spinner::builder()
             .spinning(true)
@@ -607,6 +610,7 @@ impl Component for ConsoleWindow {
             resize_guest: resize_guest_on,
             last_requested_size: None,
             fullscreen: false,
+            sized_to_guest: false,
         };
         let widgets = ConsoleWidgets {
             display,
@@ -914,6 +918,52 @@ impl ConsoleWindow {
         );
     }
 
+    /// As virt-manager does on first connect: the window takes the guest's
+    /// screen at 1:1 plus its header bar and frame, within 90 % of the
+    /// monitor. Done
+    /// on the next frame: a window mapped a moment ago has not had its
+    /// first size from the display server yet, which would win.
+    fn size_to_guest(w: &ConsoleWidgets, root: &adw::ApplicationWindow) {
+        let (fw, fh) = w.display.framebuffer_size();
+        let display = w.display.widget().clone();
+        root.add_tick_callback(move |root, _| {
+            if root.is_maximized() || root.is_fullscreen() || display.height() == 0 {
+                // Not laid out yet: try on the next frame.
+                return if root.is_maximized() || root.is_fullscreen() {
+                    glib::ControlFlow::Break
+                } else {
+                    glib::ControlFlow::Continue
+                };
+            }
+            // What the window adds around the display: header bar and
+            // frame (the default size counts the frame, the window's own
+            // width does not).
+            let Some(surface) = root.surface() else {
+                return glib::ControlFlow::Continue;
+            };
+            let (extra_w, extra_h) = (
+                (surface.width() - display.width()).max(0),
+                (surface.height() - display.height()).max(0),
+            );
+            let scale = root.scale_factor().max(1) as u32;
+            let (mut width, mut height) = (
+                fw.div_ceil(scale) as i32 + extra_w,
+                fh.div_ceil(scale) as i32 + extra_h,
+            );
+            let monitor = WidgetExt::display(root).monitor_at_surface(&surface);
+            if let Some(m) = monitor {
+                let g = m.geometry();
+                width = width.min(g.width() * 9 / 10);
+                height = height.min(g.height() * 9 / 10);
+            }
+            tracing::debug!("console: sizing the window to the guest: {width}x{height}");
+            if width >= 360 && height >= 294 {
+                root.set_default_size(width, height);
+            }
+            glib::ControlFlow::Break
+        });
+    }
+
     fn vnc_event(&mut self, ev: VncEvent, w: &ConsoleWidgets, root: &adw::ApplicationWindow) {
         match ev {
             VncEvent::Connected {
@@ -929,6 +979,10 @@ impl ConsoleWindow {
                 self.security = Some(security);
                 w.display.set_framebuffer(Some(framebuffer));
                 w.display.grab_focus();
+                if !self.sized_to_guest && !self.resize_guest {
+                    self.sized_to_guest = true;
+                    Self::size_to_guest(w, root);
+                }
                 self.last_requested_size = None;
                 if let Some((target, password)) = self.remember.take() {
                     // The password worked: keep it, off the main thread.

@@ -126,7 +126,15 @@ fn set_info(rows: &[adw::ActionRow], uri: &str, host: Option<&ConnectionInfo>) {
             dash(&h.hostname),
             dash(&h.hypervisor),
             dash(&h.library),
-            dash(format!("{} {}", h.arch, h.cpu_model).trim()),
+            // libvirt's CPU "model" is often the architecture again.
+            dash(
+                if h.cpu_model.is_empty() || h.cpu_model == h.arch {
+                    h.arch.clone()
+                } else {
+                    format!("{} ({})", h.arch, h.cpu_model)
+                }
+                .trim(),
+            ),
             if h.cpus > 0 {
                 if h.cpu_mhz > 0 {
                     gettext_f(

@@ -3,9 +3,11 @@
 //! console's framebuffer display.
 
 mod display;
+mod display_gl;
 mod graph;
 mod sparkline;
 
 pub use display::{Display, Scaling, TILE};
+pub use display_gl::{AnyDisplay, DisplayGl, DisplayKind};
 pub use graph::Graph;
 pub use sparkline::{Samples, Sparkline};

@@ -453,7 +453,10 @@ impl RunningApp {
             .args(["virt-manager", role, name, "extents", "20"])
             .output()
             .ok()?;
-        let v: Vec<i32> = String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|n| n.parse().ok()).collect();
+        let v: Vec<i32> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
         (v.len() == 4).then(|| (v[0], v[1], v[2], v[3]))
     }
 
@@ -468,8 +471,14 @@ impl RunningApp {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         let mut xy = text.split_whitespace();
-        let (Some(x), Some(y)) = (xy.next(), xy.next()) else { return false };
-        self.command("xdotool").args(["mousemove", x, y, "click", "1"]).status().map(|s| s.success()).unwrap_or(false)
+        let (Some(x), Some(y)) = (xy.next(), xy.next()) else {
+            return false;
+        };
+        self.command("xdotool")
+            .args(["mousemove", x, y, "click", "1"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
     }
 
     /// The accessible tree as (role, name) pairs.
@@ -497,7 +506,8 @@ impl RunningApp {
     pub fn first_uri(&self) -> String {
         let found = wait_for(Duration::from_secs(30), || {
             let (_, text) = self.gdbus(&["ListConnections"]);
-            text.contains("'active'").then(|| text.split('\'').nth(1).unwrap_or_default().to_owned())
+            text.contains("'active'")
+                .then(|| text.split('\'').nth(1).unwrap_or_default().to_owned())
         });
         found.unwrap_or_else(|| panic!("no active connection; log: {}", self.log.display()))
     }

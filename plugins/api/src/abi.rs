@@ -110,7 +110,7 @@ pub struct HostApi {
     pub size: usize,
     pub abi_major: u32,
     pub abi_minor: u32,
-        /// Writes one log record into the host's log (thread-safe).
+    /// Writes one log record into the host's log (thread-safe).
     pub log: unsafe extern "C" fn(level: u32, target: Bytes, message: Bytes),
     // ---- 1.1 ----
     /// Asks the user for credentials on behalf of a connection (SASL user

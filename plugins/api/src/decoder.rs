@@ -91,10 +91,12 @@ impl<'a> Target<'a> {
         })
     }
 
+    #[inline]
     pub fn width(&self) -> usize {
         self.rect.width as usize
     }
 
+    #[inline]
     pub fn height(&self) -> usize {
         self.rect.height as usize
     }
@@ -104,6 +106,7 @@ impl<'a> Target<'a> {
     }
 
     /// Row `y` of the rectangle, exactly its width.
+    #[inline]
     pub fn row_mut(&mut self, y: usize) -> Result<&mut [u32], OutOfBounds> {
         if y >= self.height() {
             return Err(OutOfBounds);
@@ -116,6 +119,7 @@ impl<'a> Target<'a> {
     }
 
     /// Sets one pixel.
+    #[inline]
     pub fn put(&mut self, x: usize, y: usize, pixel: u32) -> Result<(), OutOfBounds> {
         if x >= self.width() {
             return Err(OutOfBounds);
@@ -125,6 +129,7 @@ impl<'a> Target<'a> {
     }
 
     /// Fills a sub-rectangle with one pixel value.
+    #[inline]
     pub fn fill(
         &mut self,
         x: usize,
@@ -153,18 +158,17 @@ impl<'a> Target<'a> {
             return Err(OutOfBounds);
         }
         let (dx, dy) = (self.rect.x as usize, self.rect.y as usize);
-        // Row order matters when source and destination overlap vertically.
-        let rows: Box<dyn Iterator<Item = usize>> = if src_y < dy {
-            Box::new((0..h).rev())
-        } else {
-            Box::new(0..h)
+        let copy_row = |r: usize| unsafe {
+            let src = self.row_ptr(src_y + r).add(src_x);
+            let dst = self.row_ptr(dy + r).add(dx);
+            std::ptr::copy(src, dst, w);
         };
-        for r in rows {
-            unsafe {
-                let src = self.row_ptr(src_y + r).add(src_x);
-                let dst = self.row_ptr(dy + r).add(dx);
-                std::ptr::copy(src, dst, w);
-            }
+        // Row order matters when source and destination overlap
+        // vertically; no allocation per rectangle.
+        if src_y < dy {
+            (0..h).rev().for_each(copy_row);
+        } else {
+            (0..h).for_each(copy_row);
         }
         Ok(())
     }

@@ -491,7 +491,10 @@ fn quiet_caught_panics() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             if HOST.load(Ordering::Acquire).is_null() {
                 previous(info);
             } else {
@@ -504,7 +507,9 @@ fn quiet_caught_panics() {
 /// Asks the user, through the host, to answer `questions` (blocking).
 /// Fails with AuthFailed when they cancel, and NotSupported when the host
 /// is older than ABI 1.1 or not a program with a user to ask.
-pub fn ask_credentials(questions: &crate::types::CredentialQuestions) -> Result<Vec<String>, PluginError> {
+pub fn ask_credentials(
+    questions: &crate::types::CredentialQuestions,
+) -> Result<Vec<String>, PluginError> {
     let host = HOST.load(Ordering::Acquire);
     if host.is_null() {
         return Err(PluginError::not_supported("no host to ask"));
@@ -513,16 +518,26 @@ pub fn ask_credentials(questions: &crate::types::CredentialQuestions) -> Result<
     let size = unsafe { (*host).size };
     let offset = std::mem::offset_of!(HostApi, ask_credentials);
     if !abi::has_field(size, offset, std::mem::size_of::<usize>()) {
-        return Err(PluginError::not_supported("the application cannot ask for credentials"));
+        return Err(PluginError::not_supported(
+            "the application cannot ask for credentials",
+        ));
     }
-    let ask = unsafe { host.cast::<u8>().add(offset).cast::<abi::AskCredentialsFn>().read_unaligned() };
+    let ask = unsafe {
+        host.cast::<u8>()
+            .add(offset)
+            .cast::<abi::AskCredentialsFn>()
+            .read_unaligned()
+    };
     let json = serde_json::to_vec(questions).unwrap_or_default();
     let mut out: Vec<u8> = Vec::new();
     unsafe extern "C" fn append(ctx: *mut std::ffi::c_void, ptr: *const u8, len: usize) {
         let buf = unsafe { &mut *(ctx as *mut Vec<u8>) };
         buf.extend_from_slice(unsafe { Bytes { ptr, len }.as_slice() });
     }
-    let writer = Writer { ctx: &mut out as *mut Vec<u8> as *mut std::ffi::c_void, write: append };
+    let writer = Writer {
+        ctx: &mut out as *mut Vec<u8> as *mut std::ffi::c_void,
+        write: append,
+    };
     let status = unsafe { ask(Bytes::from_slice(&json), writer) };
     match ErrorCode::from_status(status) {
         None => serde_json::from_slice(&out)

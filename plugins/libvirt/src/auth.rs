@@ -30,6 +30,8 @@ fn kind(typed: i32) -> &'static str {
 }
 
 /// libvirt's credential callback: one question set, answered or not.
+// The virt crate fixes this signature.
+#[allow(clippy::ptr_arg)]
 fn callback(creds: &mut Vec<ConnectCredential>) {
     let uri = OPENING.with(|u| u.borrow().clone());
     let questions = CredentialQuestions {

@@ -12,8 +12,8 @@
 //! config/ for reading and editing XML), console.rs, networks.rs,
 //! storage.rs; connection.rs delegates to them.
 
-mod config;
 mod auth;
+mod config;
 mod connection;
 mod console;
 mod convert;

@@ -17,7 +17,7 @@ use relm4::gtk::gdk;
 use relm4::gtk::prelude::*;
 
 use crate::vnc::VncClient;
-use crate::windows::widgets::Display;
+use crate::windows::widgets::AnyDisplay as Display;
 
 /// Told when the keyboard grab starts or ends.
 pub type GrabCallback = Box<dyn Fn(bool)>;

@@ -1,11 +1,24 @@
 //! The console's display: paints the RFB framebuffer and turns pointer
 //! events into framebuffer coordinates.
 //!
-//! Painting: the framebuffer is cut into 256x256 tiles, each a
-//! `GdkMemoryTexture`; an update rebuilds only the tiles it touched, so a
-//! small change never copies the whole frame (GTK 4.8 has no
-//! GdkMemoryTextureBuilder to update a texture in place). Snapshots draw
-//! the tiles scaled into the widget.
+//! Painting: the framebuffer is cut into 256x256 tiles; an update rebuilds
+//! only the tiles it touched, so a small change never copies the whole
+//! frame (GTK 4.8 has no GdkMemoryTextureBuilder to update a texture in
+//! place). How a tile is held depends on the renderer drawing the window,
+//! as tools/bench-console.sh measured:
+//!
+//! - GL (and Vulkan) renderers: a `GdkMemoryTexture` per tile, uploaded by
+//!   GTK.
+//! - The cairo renderer: a cairo RGB24 image surface per tile (its pixel
+//!   word is the framebuffer's own 0x00RRGGBB), drawn by a cached cairo
+//!   render node. GTK 4.8's cairo renderer draws a texture by converting
+//!   every pixel to float and back; that loop was 60% of the console's CPU.
+//!   Cached nodes also let GTK's node diff repaint only changed tiles.
+//!
+//! A GtkGLArea with glTexSubImage2D (display_gl.rs, opt-in with
+//! `VIRT_MANAGER_DISPLAY=gl`) lost to both here (llvmpipe): GTK 4.8 reads
+//! its texture back for the cairo renderer, and with the GL renderer every
+//! repaint is software-rendered anyway.
 //!
 //! Geometry: in Fit mode the frame is scaled to the widget, keeping its
 //! aspect, centred; in 1:1 mode one guest pixel is one *device* pixel
@@ -19,6 +32,8 @@ use relm4::gtk;
 use relm4::gtk::prelude::*;
 use relm4::gtk::subclass::prelude::*;
 use relm4::gtk::{gdk, glib, graphene};
+
+use relm4::gtk::{cairo, gsk};
 
 use crate::vnc::{Damage, Framebuffer};
 
@@ -38,12 +53,27 @@ pub enum Scaling {
 mod imp {
     use super::*;
 
+    /// How tiles are held: see the module comment.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Paint {
+        Textures,
+        Cairo,
+    }
+
+    /// Where the cached cairo nodes were drawn: (ox, oy, scale, width,
+    /// height); any change redraws them.
+    pub type NodeGeometry = (f32, f32, f32, i32, i32);
+
     #[derive(Default)]
     pub struct Display {
         pub framebuffer: RefCell<Option<Arc<Mutex<Framebuffer>>>>,
         /// (width, height) the tiles were made for.
         pub size: Cell<(u32, u32)>,
+        pub paint: Cell<Option<Paint>>,
         pub tiles: RefCell<Vec<Option<gdk::Texture>>>,
+        pub surfaces: RefCell<Vec<Option<cairo::ImageSurface>>>,
+        pub nodes: RefCell<Vec<Option<gsk::RenderNode>>>,
+        pub node_geometry: Cell<Option<NodeGeometry>>,
         pub dirty: RefCell<Vec<bool>>,
         pub scaling: Cell<Scaling>,
         /// Tiles rebuilt since start (for the benchmark and tests).
@@ -104,27 +134,158 @@ mod imp {
             if fw == 0 || fh == 0 {
                 return;
             }
-            self.rebuild_dirty_tiles();
-            let (ox, oy, s) = obj.transform();
-            let tiles = self.tiles.borrow();
-            let cols = fw.div_ceil(TILE);
-            for (i, tile) in tiles.iter().enumerate() {
-                let Some(tex) = tile else { continue };
-                let (tx, ty) = ((i as u32 % cols) * TILE, (i as u32 / cols) * TILE);
-                // Tile edges on whole device pixels: scaled tiles that meet
-                // at fractions leave hairline seams.
-                let dev = obj.scale_factor().max(1) as f32;
-                let snap = |v: f32| (v * dev).round() / dev;
-                let (x0, y0) = (snap(ox + tx as f32 * s), snap(oy + ty as f32 * s));
-                let x1 = snap(ox + (tx + tex.width() as u32) as f32 * s);
-                let y1 = snap(oy + (ty + tex.height() as u32) as f32 * s);
-                let rect = graphene::Rect::new(x0, y0, x1 - x0, y1 - y0);
-                snapshot.append_texture(tex, &rect);
+            let paint = self.paint_for_renderer();
+            if self.paint.get() != Some(paint) {
+                // A new window or renderer: every tile is rebuilt its way.
+                self.paint.set(Some(paint));
+                self.dirty.borrow_mut().fill(true);
+                self.node_geometry.set(None);
+            }
+            match paint {
+                Paint::Textures => self.snapshot_textures(snapshot),
+                Paint::Cairo => self.snapshot_cairo(snapshot),
             }
         }
     }
 
+    /// Tile (i)'s rectangle in widget coordinates, edges on whole device
+    /// pixels: scaled tiles that meet at fractions leave hairline seams.
+    fn tile_rect(obj: &super::Display, i: usize, fw: u32, fh: u32) -> (u32, u32, graphene::Rect) {
+        let (ox, oy, s) = obj.transform();
+        let cols = fw.div_ceil(TILE);
+        let (tx, ty) = ((i as u32 % cols) * TILE, (i as u32 / cols) * TILE);
+        let (w, h) = (TILE.min(fw - tx), TILE.min(fh - ty));
+        let dev = obj.scale_factor().max(1) as f32;
+        let snap = |v: f32| (v * dev).round() / dev;
+        let (x0, y0) = (snap(ox + tx as f32 * s), snap(oy + ty as f32 * s));
+        let x1 = snap(ox + (tx + w) as f32 * s);
+        let y1 = snap(oy + (ty + h) as f32 * s);
+        (w, h, graphene::Rect::new(x0, y0, x1 - x0, y1 - y0))
+    }
+
     impl Display {
+        fn paint_for_renderer(&self) -> Paint {
+            let cairo = self
+                .obj()
+                .native()
+                .and_then(|n| n.renderer())
+                .is_some_and(|r| r.is::<gsk::CairoRenderer>());
+            if cairo {
+                Paint::Cairo
+            } else {
+                Paint::Textures
+            }
+        }
+
+        fn snapshot_textures(&self, snapshot: &gtk::Snapshot) {
+            self.rebuild_dirty_tiles();
+            let obj = self.obj();
+            let (fw, fh) = self.size.get();
+            for (i, tile) in self.tiles.borrow().iter().enumerate() {
+                if let Some(tex) = tile {
+                    snapshot.append_texture(tex, &tile_rect(&obj, i, fw, fh).2);
+                }
+            }
+        }
+
+        fn snapshot_cairo(&self, snapshot: &gtk::Snapshot) {
+            let obj = self.obj();
+            let (fw, fh) = self.size.get();
+            let (ox, oy, s) = obj.transform();
+            let geometry = Some((ox, oy, s, obj.width(), obj.height()));
+            let mut nodes = self.nodes.borrow_mut();
+            if self.node_geometry.get() != geometry {
+                nodes.fill(None);
+                self.node_geometry.set(geometry);
+            }
+            self.refresh_surfaces(&mut nodes);
+            // Nearest when one framebuffer pixel is one device pixel (crisp
+            // 1:1), smooth otherwise.
+            let exact = (s * obj.scale_factor().max(1) as f32 - 1.0).abs() < 1e-4;
+            let surfaces = self.surfaces.borrow();
+            for (i, node) in nodes.iter_mut().enumerate() {
+                let Some(surface) = &surfaces[i] else {
+                    continue;
+                };
+                let node = node.get_or_insert_with(|| {
+                    let (w, h, rect) = tile_rect(&obj, i, fw, fh);
+                    let node = gsk::CairoNode::new(&rect);
+                    let cr = node.draw_context();
+                    cr.translate(rect.x() as f64, rect.y() as f64);
+                    cr.scale(
+                        (rect.width() / w as f32) as f64,
+                        (rect.height() / h as f32) as f64,
+                    );
+                    // Errors leave the tile black until the next update.
+                    let _ = cr.set_source_surface(surface, 0.0, 0.0);
+                    let source = cr.source();
+                    source.set_filter(if exact {
+                        cairo::Filter::Nearest
+                    } else {
+                        cairo::Filter::Good
+                    });
+                    // Scaled sampling at a tile's edge reads beyond it:
+                    // repeat the edge pixels rather than fade to black seams.
+                    source.set_extend(cairo::Extend::Pad);
+                    cr.set_operator(cairo::Operator::Source);
+                    let _ = cr.paint();
+                    node.upcast()
+                });
+                snapshot.append_node(&*node);
+            }
+        }
+
+        /// Copies the dirty tiles into their cairo surfaces (made once per
+        /// size) and drops those tiles' cached nodes.
+        fn refresh_surfaces(&self, nodes: &mut [Option<gsk::RenderNode>]) {
+            let Some(fb) = self.framebuffer.borrow().clone() else {
+                return;
+            };
+            let mut dirty = self.dirty.borrow_mut();
+            if !dirty.iter().any(|d| *d) {
+                return;
+            }
+            let (fw, fh) = self.size.get();
+            let cols = fw.div_ceil(TILE);
+            let mut surfaces = self.surfaces.borrow_mut();
+            let fb = match fb.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if (fb.width, fb.height) != (fw, fh) {
+                return;
+            }
+            let mut built = 0;
+            for (i, d) in dirty.iter_mut().enumerate().filter(|(_, d)| **d) {
+                *d = false;
+                let (tx, ty) = ((i as u32 % cols) * TILE, (i as u32 / cols) * TILE);
+                let (w, h) = (TILE.min(fw - tx), TILE.min(fh - ty));
+                if surfaces[i].is_none() {
+                    surfaces[i] =
+                        cairo::ImageSurface::create(cairo::Format::Rgb24, w as i32, h as i32).ok();
+                }
+                let Some(surface) = surfaces[i].as_mut() else {
+                    continue;
+                };
+                surface.flush();
+                let stride = surface.stride() as usize;
+                if let Ok(mut data) = surface.data() {
+                    for y in 0..h as usize {
+                        let row = &fb.row(ty + y as u32)[tx as usize..(tx + w) as usize];
+                        let dst = &mut data[y * stride..y * stride + w as usize * 4];
+                        // RGB24 is a native-endian 0x00RRGGBB word, as ours.
+                        for (d, p) in dst.chunks_exact_mut(4).zip(row) {
+                            d.copy_from_slice(&p.to_ne_bytes());
+                        }
+                    }
+                }
+                surface.mark_dirty();
+                nodes[i] = None;
+                built += 1;
+            }
+            self.tiles_built.set(self.tiles_built.get() + built);
+        }
+
         /// Copies the dirty tiles out of the framebuffer into fresh
         /// textures. The framebuffer lock is held only while copying.
         fn rebuild_dirty_tiles(&self) {
@@ -202,6 +363,8 @@ impl Display {
         imp.size.set((width, height));
         let n = (width.div_ceil(TILE) * height.div_ceil(TILE)) as usize;
         *imp.tiles.borrow_mut() = vec![None; n];
+        *imp.surfaces.borrow_mut() = vec![None; n];
+        *imp.nodes.borrow_mut() = vec![None; n];
         *imp.dirty.borrow_mut() = vec![true; n];
         self.queue_resize();
         self.queue_draw();

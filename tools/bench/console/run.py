@@ -46,14 +46,10 @@ VIEWERS = {
     "ours-tiles-gl": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "GSK_RENDERER": "gl"}),
     "ours-gl-cairo": ("ours", {"VIRT_MANAGER_DISPLAY": "gl", "GSK_RENDERER": "cairo"}),
     "ours-gl-gl": ("ours", {"VIRT_MANAGER_DISPLAY": "gl", "GSK_RENDERER": "gl"}),
-    # Prototypes that only a build with them understands (left out by
-    # default): cairo-surface tiles drawn as cached cairo render nodes.
-    "ours-cairotiles-cairo": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "VMM_TILE_NODES": "cairo", "GSK_RENDERER": "cairo"}),
-    "ours-cairotiles-gl": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "VMM_TILE_NODES": "cairo", "GSK_RENDERER": "gl"}),
     "gvncviewer": ("gvncviewer", {}),
     "vncviewer": ("vncviewer", {}),
 }
-DEFAULT_VIEWERS = [v for v in VIEWERS if "cairotiles" not in v]
+DEFAULT_VIEWERS = list(VIEWERS)
 SCENES = [("full", 1000), ("square", 20000)]
 
 PROCS = []  # every process we started, stopped in reverse order
@@ -328,9 +324,13 @@ def run_viewer(name, args, base_env, xvnc, vnc_display, vnc_k, port, outdir, rep
             viewer_log.flush()
             with open(viewer_log.name, errors="replace") as f:
                 text = f.read()
-            result["display_impl"] = "gl" if "GL display:" in text else "tiles"
-            if extra.get("VMM_TILE_NODES") == "cairo":
-                result["display_impl"] = "cairo tiles (prototype)"
+            if "GL display:" in text:
+                result["display_impl"] = "gl"
+            else:
+                # display.rs holds cairo surfaces under the cairo renderer,
+                # textures under the others.
+                cairo = extra.get("GSK_RENDERER") == "cairo"
+                result["display_impl"] = "tiles (cairo nodes)" if cairo else "tiles (textures)"
             if "OpenGL unavailable" in text:
                 result["display_impl"] = "gl (failed)"
     finally:
@@ -490,7 +490,7 @@ def main():
 
     os.makedirs(args.raw, exist_ok=True)
     base_env = {k: v for k, v in os.environ.items()
-                if k not in ("DISPLAY", "WAYLAND_DISPLAY", "GSK_RENDERER", "VIRT_MANAGER_DISPLAY", "VMM_TILE_NODES", "DBUS_SESSION_BUS_ADDRESS")}
+                if k not in ("DISPLAY", "WAYLAND_DISPLAY", "GSK_RENDERER", "VIRT_MANAGER_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
     # No accessibility bus: the same for every viewer, and less noise.
     base_env.update({"NO_AT_BRIDGE": "1", "GTK_A11Y": "none", "GDK_BACKEND": "x11"})
     base_env.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="bench-console-rt-"))
@@ -509,7 +509,7 @@ def main():
     port = 5900 + vnc_k
     xvnc_args = ["-geometry", args.size, "-depth", "24", "-rfbport", str(port), "-localhost", "-SecurityTypes", "None",
                  "-AlwaysShared", "-FrameRate", "250", "-nolisten", "tcp"]
-    meta["xvnc_args"] = ["Xvnc"] + [a for a in xvnc_args if a != str(port)]
+    meta["xvnc_args"] = ["Xvnc"] + ["PORT" if a == str(port) else a for a in xvnc_args]
     results = []
     try:
         bus = start(["dbus-daemon", "--session", "--nofork", "--print-address=1"], env=base_env, stdout=subprocess.PIPE)
