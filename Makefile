@@ -10,6 +10,8 @@ BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share
 PLUGINDIR = $(PREFIX)/lib/virt-manager/plugins
 APP_ID = org.virt_manager.VirtManager
+# Where install-files takes the binary and plugins from.
+BUILDDIR ?= target/release
 PLUGINS = libvirt_manager_libvirt.so libvirt_manager_vnc_direct.so libvirt_manager_rfb.so
 
 .PHONY: all run test bench bench-deps build release deps test-deps check pot clean install install-files uninstall flatpak-sources
@@ -54,16 +56,21 @@ check:
 
 ## Regenerate the translation template from po/POTFILES. Debian 12's
 ## xgettext (0.21) has no Rust parser: Rust files go through its C parser,
-## which reads gettext("...") calls correctly; data files by their type.
+## which reads gettext("...") calls correctly once attribute lines (`#[`,
+## a preprocessor line to C) are unhidden, in copies under target/pot;
+## data files by their type.
 pot:
+	mkdir -p target/pot
 	grep -v '^#' po/POTFILES | grep -v '\.rs$$' > target/POTFILES.data
 	grep -v '^#' po/POTFILES | grep '\.rs$$' > target/POTFILES.rust
 	xgettext --from-code=UTF-8 --add-comments --package-name=virt-manager \
 	  --msgid-bugs-address=https://github.com/virt-manager/virt-manager-rs/issues \
 	  --files-from=target/POTFILES.data -o po/virt-manager.pot
-	xgettext --from-code=UTF-8 --add-comments --language=C --join-existing \
-	  --keyword=gettext --keyword=ngettext:1,2 --keyword=gettext_f --keyword=pgettext:1c,2 \
-	  --files-from=target/POTFILES.rust -o po/virt-manager.pot 2>&1 | grep -v 'unterminated character constant' || true
+	while read -r f; do mkdir -p "target/pot/$$(dirname "$$f")"; \
+	  sed 's/^\([[:space:]]*\)#\[/\1 [/' "$$f" > "target/pot/$$f"; done < target/POTFILES.rust
+	cd target/pot && xgettext --from-code=UTF-8 --add-comments --language=C --join-existing \
+	  --keyword=gettext --keyword=ngettext:1,2 --keyword=gettext_f --keyword=pgettext:1c,2 --keyword=gettext_noop \
+	  --files-from=../POTFILES.rust -o ../../po/virt-manager.pot 2>&1 | grep -v 'unterminated character constant' || true
 
 ## Install under $(DESTDIR)$(PREFIX) (default /usr/local).
 install: release install-files
@@ -71,10 +78,12 @@ install: release install-files
 
 ## Install already-built files (the Flatpak manifest uses this).
 install-files:
-	install -Dm755 target/release/virt-manager $(DESTDIR)$(BINDIR)/virt-manager
-	for p in $(PLUGINS); do install -Dm755 target/release/$$p $(DESTDIR)$(PLUGINDIR)/$$p; done
-	install -Dm644 ui/$(APP_ID).desktop $(DESTDIR)$(DATADIR)/applications/$(APP_ID).desktop
-	install -Dm644 ui/$(APP_ID).metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/$(APP_ID).metainfo.xml
+	install -Dm755 $(BUILDDIR)/virt-manager $(DESTDIR)$(BINDIR)/virt-manager
+	for p in $(PLUGINS); do install -Dm755 $(BUILDDIR)/$$p $(DESTDIR)$(PLUGINDIR)/$$p; done
+	# The desktop file and the metainfo carry their translations inside.
+	install -d $(DESTDIR)$(DATADIR)/applications $(DESTDIR)$(DATADIR)/metainfo
+	msgfmt --desktop --template=ui/$(APP_ID).desktop -d po -o $(DESTDIR)$(DATADIR)/applications/$(APP_ID).desktop
+	msgfmt --xml --template=ui/$(APP_ID).metainfo.xml -d po -o $(DESTDIR)$(DATADIR)/metainfo/$(APP_ID).metainfo.xml
 	install -Dm644 ui/$(APP_ID).gschema.xml $(DESTDIR)$(DATADIR)/glib-2.0/schemas/$(APP_ID).gschema.xml
 	install -Dm644 ui/icons/hicolor/scalable/apps/$(APP_ID).svg $(DESTDIR)$(DATADIR)/icons/hicolor/scalable/apps/$(APP_ID).svg
 	install -Dm644 ui/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg $(DESTDIR)$(DATADIR)/icons/hicolor/symbolic/apps/$(APP_ID)-symbolic.svg

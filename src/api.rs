@@ -3,6 +3,7 @@
 //! as the matching button ([`crate::engine::EngineMsg::Api`]); this module
 //! only names them. No GTK here.
 
+use crate::i18n::gettext_f;
 use serde::Serialize;
 use virt_manager_plugin_api::{
     ConfigChanges, DomainAction, NetworkAction, NetworkInfo, StoragePoolInfo,
@@ -115,17 +116,17 @@ pub enum ApiResponse {
 /// Why a request failed; each becomes a typed D-Bus error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
-    #[error("no such connection: {0}")]
+    #[error("{}", gettext_f("no such connection: {uri}", &[("uri", .0)]))]
     NoSuchConnection(String),
-    #[error("no such guest: {0}")]
+    #[error("{}", gettext_f("no such guest: {guest}", &[("guest", .0)]))]
     NoSuchDomain(String),
-    #[error("invalid arguments: {0}")]
+    #[error("{}", gettext_f("invalid arguments: {reason}", &[("reason", .0)]))]
     InvalidArgs(String),
-    #[error("not supported: {0}")]
+    #[error("{}", gettext_f("not supported: {reason}", &[("reason", .0)]))]
     NotSupported(String),
     #[error("{0}")]
     Failed(String),
-    #[error("cancelled: {0}")]
+    #[error("{}", gettext_f("cancelled: {reason}", &[("reason", .0)]))]
     Cancelled(String),
 }
 

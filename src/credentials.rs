@@ -14,6 +14,7 @@
 //! keyring at all ([`CredentialError::NoKeyring`]) the user is asked for
 //! the password each time instead.
 
+use crate::i18n::{gettext, gettext_f};
 use std::collections::HashMap;
 
 use crate::config::APP_ID;
@@ -59,12 +60,12 @@ impl Target {
 pub enum CredentialError {
     /// No Secret Service on the session bus (or no session bus): ask the
     /// user each time.
-    #[error("no keyring is available: {0}")]
+    #[error("{}", gettext_f("no keyring is available: {reason}", &[("reason", .0)]))]
     NoKeyring(String),
     /// The user dismissed the keyring's unlock prompt.
-    #[error("the keyring stayed locked")]
+    #[error("{}", gettext("the keyring stayed locked"))]
     Locked,
-    #[error("keyring error: {0}")]
+    #[error("{}", gettext_f("keyring error: {reason}", &[("reason", .0)]))]
     Keyring(String),
 }
 

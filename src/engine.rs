@@ -22,7 +22,7 @@ use virt_manager_plugin_api::{
 };
 
 use crate::api::{ApiError, ApiReply, ApiRequest, ApiResponse, ApiSignal};
-use crate::i18n::{gettext, gettext_f};
+use crate::i18n::{gettext, gettext_f, gettext_noop};
 use crate::model::{Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent};
 use crate::plugin_host::{PluginRegistry, PluginStatus};
 use crate::settings::Settings;
@@ -207,30 +207,30 @@ pub struct Engine {
 /// Past tense of an action, for confirmations ("“web” paused").
 fn done_text(action: &DomainAction, name: &str) -> String {
     let msg = match action {
-        DomainAction::Start => "“{guest}” started",
-        DomainAction::Shutdown => "“{guest}” is shutting down",
-        DomainAction::Reboot => "“{guest}” is rebooting",
-        DomainAction::ForceOff => "“{guest}” forced off",
-        DomainAction::Reset => "“{guest}” reset",
-        DomainAction::Pause => "“{guest}” paused",
-        DomainAction::Resume => "“{guest}” resumed",
-        DomainAction::Save => "“{guest}” saved",
-        DomainAction::Delete { .. } => "“{guest}” deleted",
+        DomainAction::Start => gettext_noop("“{guest}” started"),
+        DomainAction::Shutdown => gettext_noop("“{guest}” is shutting down"),
+        DomainAction::Reboot => gettext_noop("“{guest}” is rebooting"),
+        DomainAction::ForceOff => gettext_noop("“{guest}” forced off"),
+        DomainAction::Reset => gettext_noop("“{guest}” reset"),
+        DomainAction::Pause => gettext_noop("“{guest}” paused"),
+        DomainAction::Resume => gettext_noop("“{guest}” resumed"),
+        DomainAction::Save => gettext_noop("“{guest}” saved"),
+        DomainAction::Delete { .. } => gettext_noop("“{guest}” deleted"),
     };
     gettext_f(msg, &[("guest", name)])
 }
 
 fn failed_text(action: &DomainAction, name: &str, reason: &str) -> String {
     let msg = match action {
-        DomainAction::Start => "Could not start “{guest}”: {reason}",
-        DomainAction::Shutdown => "Could not shut down “{guest}”: {reason}",
-        DomainAction::Reboot => "Could not reboot “{guest}”: {reason}",
-        DomainAction::ForceOff => "Could not force “{guest}” off: {reason}",
-        DomainAction::Reset => "Could not reset “{guest}”: {reason}",
-        DomainAction::Pause => "Could not pause “{guest}”: {reason}",
-        DomainAction::Resume => "Could not resume “{guest}”: {reason}",
-        DomainAction::Save => "Could not save “{guest}”: {reason}",
-        DomainAction::Delete { .. } => "Could not delete “{guest}”: {reason}",
+        DomainAction::Start => gettext_noop("Could not start “{guest}”: {reason}"),
+        DomainAction::Shutdown => gettext_noop("Could not shut down “{guest}”: {reason}"),
+        DomainAction::Reboot => gettext_noop("Could not reboot “{guest}”: {reason}"),
+        DomainAction::ForceOff => gettext_noop("Could not force “{guest}” off: {reason}"),
+        DomainAction::Reset => gettext_noop("Could not reset “{guest}”: {reason}"),
+        DomainAction::Pause => gettext_noop("Could not pause “{guest}”: {reason}"),
+        DomainAction::Resume => gettext_noop("Could not resume “{guest}”: {reason}"),
+        DomainAction::Save => gettext_noop("Could not save “{guest}”: {reason}"),
+        DomainAction::Delete { .. } => gettext_noop("Could not delete “{guest}”: {reason}"),
     };
     gettext_f(msg, &[("guest", name), ("reason", reason)])
 }

@@ -18,6 +18,12 @@ pub fn init() {
 
 pub use gettextrs::{gettext, ngettext, pgettext};
 
+/// Marks a string for translation where it is made; it is translated
+/// where it is shown (`gettext(s)`), e.g. a phrase kept in an error value.
+pub const fn gettext_noop(msgid: &'static str) -> &'static str {
+    msgid
+}
+
 /// gettext with `{name}` placeholders filled in, so translators see whole
 /// sentences with named slots.
 pub fn gettext_f(msgid: &str, args: &[(&str, &str)]) -> String {

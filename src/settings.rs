@@ -134,36 +134,30 @@ impl Default for Settings {
     }
 }
 
-/// Uninstalled builds prefer their own compiled schema; installed ones the
-/// schema beside them, then the system's ($XDG_DATA_DIRS).
+/// Uninstalled builds use their own compiled schema; installed ones the
+/// schema beside them (`<prefix>/share/glib-2.0/schemas`), then the
+/// system's ($XDG_DATA_DIRS, $GSETTINGS_SCHEMA_DIR).
 fn lookup_schema() -> Option<gio::SettingsSchema> {
     let default = gio::SettingsSchemaSource::default();
-    let mut dirs = Vec::new();
-    if paths::is_uninstalled() {
-        dirs.push(std::path::PathBuf::from(config::BUILD_SCHEMA_DIR));
-    } else if let Some(d) = paths::exe_datadir() {
-        dirs.push(d.join("glib-2.0/schemas"));
-    }
-    for dir in dirs {
-        if !dir.join("gschemas.compiled").is_file() {
-            continue;
-        }
+    let dir = if paths::is_uninstalled() {
+        Some(std::path::PathBuf::from(config::BUILD_SCHEMA_DIR))
+    } else {
+        paths::exe_datadir().map(|d| d.join("glib-2.0/schemas"))
+    };
+    if let Some(dir) = dir.filter(|d| d.join("gschemas.compiled").is_file()) {
         match gio::SettingsSchemaSource::from_directory(&dir, default.as_ref(), false) {
             Ok(source) => {
-                if let Some(schema) = source.lookup(config::APP_ID, true) {
+                if let Some(schema) = source.lookup(config::APP_ID, false) {
+                    tracing::debug!("settings: schema from {}", dir.display());
                     return Some(schema);
                 }
             }
             Err(e) => tracing::debug!("schema directory {}: {e}", dir.display()),
         }
     }
-    default
-        .and_then(|s| s.lookup(config::APP_ID, true))
-        .or_else(|| {
-            // Last resort for an installed binary run on its build machine.
-            let dir = std::path::Path::new(config::BUILD_SCHEMA_DIR);
-            gio::SettingsSchemaSource::from_directory(dir, None, false)
-                .ok()
-                .and_then(|s| s.lookup(config::APP_ID, false))
-        })
+    let schema = default.and_then(|s| s.lookup(config::APP_ID, true));
+    if schema.is_some() {
+        tracing::debug!("settings: schema from the system's schema directories");
+    }
+    schema
 }

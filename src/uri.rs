@@ -1,5 +1,7 @@
 //! Hypervisor URIs as the connect dialog builds them.
 
+use crate::i18n::{gettext, gettext_f};
+
 /// Turns a local URI into its SSH form: `qemu:///system` with user `root`,
 /// host `h` and port 2222 becomes `qemu+ssh://root@h:2222/system`.
 pub fn ssh_uri(local: &str, user: &str, host: &str, port: Option<u16>) -> Result<String, String> {
@@ -42,11 +44,12 @@ pub fn ssh_uri(local: &str, user: &str, host: &str, port: Option<u16>) -> Result
 pub fn validate(uri: &str) -> Result<(), String> {
     let uri = uri.trim();
     if uri.is_empty() {
-        return Err("enter a URI, e.g. qemu:///system".into());
+        return Err(gettext("enter a URI, e.g. qemu:///system"));
     }
     if crate::plugin_host::uri_scheme(uri).is_none() {
-        return Err(format!(
-            "“{uri}” is not a URI (expected e.g. qemu:///system)"
+        return Err(gettext_f(
+            "“{uri}” is not a URI (expected e.g. qemu:///system)",
+            &[("uri", uri)],
         ));
     }
     Ok(())
@@ -87,15 +90,15 @@ mod tests {
 pub fn parse_vnc_url(url: &str) -> Result<(String, u16), String> {
     let rest = url
         .strip_prefix("vnc://")
-        .ok_or_else(|| format!("“{url}” is not a vnc:// URL"))?
+        .ok_or_else(|| gettext_f("“{url}” is not a vnc:// URL", &[("url", url)]))?
         .trim_end_matches('/');
     if rest.is_empty() {
-        return Err(format!("“{url}” names no host"));
+        return Err(gettext_f("“{url}” names no host", &[("url", url)]));
     }
     let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
         let (h, after) = v6
             .split_once(']')
-            .ok_or_else(|| format!("“{url}”: unclosed [ in the host"))?;
+            .ok_or_else(|| gettext_f("“{url}”: unclosed [ in the host", &[("url", url)]))?;
         (h.to_owned(), after.strip_prefix(':'))
     } else {
         match rest.rsplit_once(':') {
@@ -104,13 +107,13 @@ pub fn parse_vnc_url(url: &str) -> Result<(String, u16), String> {
         }
     };
     if host.is_empty() || host.contains(['/', '@', ' ']) {
-        return Err(format!("“{url}” has no valid host"));
+        return Err(gettext_f("“{url}” has no valid host", &[("url", url)]));
     }
     let port = match port {
         None | Some("") => 5900,
         Some(p) => p
             .parse::<u16>()
-            .map_err(|_| format!("“{p}” is not a port number"))?,
+            .map_err(|_| gettext_f("“{port}” is not a port number", &[("port", p)]))?,
     };
     Ok((host, port))
 }

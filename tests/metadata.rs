@@ -102,6 +102,12 @@ fn potfiles_lists_every_file_with_translatable_strings() {
     }
 }
 
-fn regex_lite_marker() -> [&'static str; 4] {
-    ["gettext(\"", "ngettext(\"", "gettext_f(\"", "pgettext(\""]
+fn regex_lite_marker() -> [&'static str; 5] {
+    [
+        "gettext(\"",
+        "ngettext(\"",
+        "gettext_f(\"",
+        "pgettext(\"",
+        "gettext_noop(\"",
+    ]
 }

@@ -59,3 +59,9 @@ command -v cargo >/dev/null || {
   echo "cargo is missing: install Rust with rustup (https://rustup.rs), version 1.93 or later" >&2
   exit 1
 }
+
+# The German UI test runs under LANG=de_DE.UTF-8.
+if [ "${1:-build}" != build ] && ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  echo "Generating the de_DE.UTF-8 locale"
+  $SUDO localedef -i de_DE -c -f UTF-8 de_DE.UTF-8
+fi

@@ -8,10 +8,14 @@ started=""
 pid_of() { cat "$1" 2>/dev/null || true; }
 
 if [ "$(id -u)" -eq 0 ]; then
+  # virtlogd is checked on its own: a package's init script may have left
+  # libvirtd running beside a dead virtlogd, or a stale socket file behind,
+  # and QEMU guests cannot start without it.
+  if ! pgrep -x virtlogd >/dev/null 2>&1; then
+    rm -f /var/run/libvirt/virtlogd-sock /var/run/libvirt/virtlogd-admin-sock /var/run/virtlogd.pid
+    virtlogd -d && sleep 0.2 && started="$started $(pid_of /var/run/virtlogd.pid)"
+  fi
   if ! virsh -c qemu:///system version >/dev/null 2>&1; then
-    if [ ! -S /var/run/libvirt/virtlogd-sock ]; then
-      virtlogd -d && started="$started $(pid_of /var/run/virtlogd.pid)"
-    fi
     libvirtd -d && sleep 0.5
     for _ in $(seq 1 100); do
       virsh -c qemu:///system version >/dev/null 2>&1 && break

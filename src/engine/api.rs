@@ -7,7 +7,7 @@ use relm4::ComponentController;
 
 use super::{Engine, EngineMsg};
 use crate::api::{ApiError, ApiReply, ApiRequest, ApiResponse, ApiSignal, DomainSummary};
-use crate::i18n::gettext;
+use crate::i18n::{gettext, gettext_f};
 use crate::model::{Connection, ConnectionId, ConnectionState, Domain, ModelEvent};
 use crate::windows::details::DetailsPage;
 use crate::windows::manager::ManagerInput;
@@ -117,8 +117,9 @@ impl Engine {
                 if plugins.backend_for_uri(&uri).is_none() {
                     return answer(
                         reply,
-                        Err(ApiError::NotSupported(format!(
-                            "no loaded plugin handles {uri}"
+                        Err(ApiError::NotSupported(gettext_f(
+                            "no loaded plugin handles {uri}",
+                            &[("uri", &uri)],
                         ))),
                     );
                 }

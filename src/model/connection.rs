@@ -13,6 +13,7 @@ use virt_manager_plugin_api::{
 
 use super::domain::Domain;
 use super::stats::{History, HostSample, Sample, Sampler};
+use crate::i18n::gettext_f;
 use crate::plugin_host::{uri_scheme, BackendConnection, PluginRegistry};
 
 /// How a connection behaves.
@@ -424,8 +425,14 @@ impl Worker {
             self.set_state(uri, ConnectionState::Connecting);
             let Some(backend) = self.plugins.backend_for_uri(uri) else {
                 let reason = match uri_scheme(uri) {
-                    Some(s) => format!("No loaded plugin handles “{s}” URIs"),
-                    None => format!("“{uri}” is not a URI (expected e.g. qemu:///system)"),
+                    Some(s) => gettext_f(
+                        "No loaded plugin handles “{scheme}” URIs",
+                        &[("scheme", s)],
+                    ),
+                    None => gettext_f(
+                        "“{uri}” is not a URI (expected e.g. qemu:///system)",
+                        &[("uri", uri)],
+                    ),
                 };
                 last = Some((uri.clone(), reason));
                 continue;

@@ -16,16 +16,20 @@ use virt_manager_plugin_api::abi::{self, EntryFn, PluginDescriptor};
 use super::backend::BackendPlugin;
 use super::decoder::DecoderPlugin;
 use super::ffi::{field, table_size, HOST_API};
+use crate::i18n::{gettext, gettext_f};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("refused: {0}")]
+    #[error("{}", gettext_f("refused: {reason}", &[("reason", .0)]))]
     Untrusted(String),
-    #[error("not a loadable library: {0}")]
+    #[error("{}", gettext_f("not a loadable library: {reason}", &[("reason", .0)]))]
     NotALibrary(String),
-    #[error("not a Virtual Machine Manager plugin (no `virt_manager_plugin_v1` symbol)")]
+    #[error(
+        "{}",
+        gettext("not a Virtual Machine Manager plugin (no `virt_manager_plugin_v1` symbol)")
+    )]
     NoEntrySymbol,
-    #[error("incompatible: {0}")]
+    #[error("{}", gettext_f("incompatible: {reason}", &[("reason", .0)]))]
     Incompatible(String),
     #[error("{0}")]
     Broken(String),

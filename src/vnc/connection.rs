@@ -2,6 +2,7 @@
 //! until the end (the client thread), and write queued messages in order
 //! (the writer thread).
 
+use crate::i18n::gettext_noop;
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::OwnedFd;
@@ -159,7 +160,7 @@ pub(super) fn run(
         init.height as u16,
     ));
     conn.send(&setup)
-        .map_err(|e| e.closed_during("right after the handshake"))?;
+        .map_err(|e| e.closed_during(gettext_noop("right after the handshake")))?;
     conn.reader.stream().set_read_timeout(None)?;
     conn.network = None;
 

@@ -2,6 +2,7 @@
 //! (None, VNC Authentication, VeNCrypt with its TLS and X509 subtypes),
 //! ClientInit and ServerInit. Blocking, on the client's thread.
 
+use crate::i18n::{gettext, gettext_noop};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -89,7 +90,7 @@ pub(crate) fn run(
     conn: &mut Conn,
     cfg: &HandshakeConfig<'_>,
 ) -> Result<(ServerInit, SecurityInfo)> {
-    handshake(conn, cfg).map_err(|e| e.closed_during("during the handshake"))
+    handshake(conn, cfg).map_err(|e| e.closed_during(gettext_noop("during the handshake")))
 }
 
 fn handshake(conn: &mut Conn, cfg: &HandshakeConfig<'_>) -> Result<(ServerInit, SecurityInfo)> {
@@ -174,7 +175,7 @@ fn read_reason(reader: &mut Reader) -> Result<String> {
     }
     match reader.read_vec(len as usize) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).trim().to_owned()),
-        Err(VncError::Closed { .. }) => Ok("(the message was cut short)".into()),
+        Err(VncError::Closed { .. }) => Ok(gettext(gettext_noop("(the message was cut short)"))),
         Err(e) => Err(e),
     }
 }
@@ -218,12 +219,12 @@ fn ask(cfg: &HandshakeConfig<'_>, username: bool, security: &str) -> Result<Cred
     let creds = cfg
         .credentials
         .credentials(&request)
-        .ok_or(VncError::Cancelled("password"))?;
+        .ok_or(VncError::Cancelled(gettext_noop("password")))?;
     if creds.password.is_none() {
-        return Err(VncError::Cancelled("password"));
+        return Err(VncError::Cancelled(gettext_noop("password")));
     }
     if username && creds.username.is_none() {
-        return Err(VncError::Cancelled("user name"));
+        return Err(VncError::Cancelled(gettext_noop("user name")));
     }
     Ok(creds)
 }

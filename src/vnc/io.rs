@@ -6,6 +6,7 @@
 //! or a decoder needs more contiguous bytes than it holds, up to a hard
 //! limit, so a hostile server cannot make it grow without bound.
 
+use crate::i18n::gettext_noop;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -299,7 +300,7 @@ impl Reader {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(VncError::Timeout("waiting for the server"));
+                    return Err(VncError::Timeout(gettext_noop("waiting for the server")));
                 }
                 Err(e) => return Err(VncError::Io(e)),
             }

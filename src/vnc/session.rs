@@ -4,6 +4,7 @@
 //! reports events. Pure over a [`Reader`]: the same code runs on a live
 //! socket, on a recording in memory, and under the fuzzer.
 
+use crate::i18n::{gettext, gettext_noop};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -164,7 +165,7 @@ impl Session {
                 "unknown server message type {other}"
             ))),
         };
-        result.map_err(|e| e.closed_during("in the middle of a message"))?;
+        result.map_err(|e| e.closed_during(gettext_noop("in the middle of a message")))?;
         Ok(true)
     }
 
@@ -370,9 +371,9 @@ impl Session {
             // undefined. Status 4: QEMU passed it on to the guest, whose
             // answer, if any, comes as a later resize.
             let why = match status {
-                1 => "resizing is administratively prohibited".to_owned(),
-                2 => "the server is out of resources".to_owned(),
-                3 => "invalid screen layout".to_owned(),
+                1 => gettext("resizing is administratively prohibited"),
+                2 => gettext("the server is out of resources"),
+                3 => gettext("invalid screen layout"),
                 4 => return Ok(()),
                 s => format!("error {s}"),
             };

@@ -8,6 +8,7 @@
 //! free of TLS, and lets one thread read while another writes, which an
 //! OpenSSL stream cannot do by itself.
 
+use crate::i18n::gettext_noop;
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -112,7 +113,7 @@ pub(crate) fn connect(socket: Socket, mode: &TlsMode) -> Result<(SslStream<Socke
             let e = mid.error();
             return Err(match e.io_error() {
                 Some(io) if io.kind() == io::ErrorKind::WouldBlock => {
-                    VncError::Timeout("in the TLS handshake")
+                    VncError::Timeout(gettext_noop("in the TLS handshake"))
                 }
                 _ => VncError::Tls(format!("handshake failed: {e}")),
             });

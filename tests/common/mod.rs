@@ -43,8 +43,16 @@ pub fn artifacts_dir() -> PathBuf {
 /// The app's command with the built plugins on its search path and a
 /// private, empty configuration.
 pub fn app_command(home: &Path) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.env("VIRT_MANAGER_PLUGIN_PATH", plugin_dir())
+    let mut cmd = app_command_for(&bin(), home);
+    cmd.env("VIRT_MANAGER_PLUGIN_PATH", plugin_dir());
+    cmd
+}
+
+/// `binary` (an installed copy, say) with a private, empty configuration
+/// and no plugin path of ours: it finds everything by itself.
+pub fn app_command_for(binary: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.env_remove("VIRT_MANAGER_PLUGIN_PATH")
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
@@ -354,11 +362,25 @@ impl RunningApp {
 
     /// As [`RunningApp::start`], letting the caller adjust the command.
     pub fn start_with(name: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Self {
+        Self::start_binary(name, None, args, adjust)
+    }
+
+    /// As [`RunningApp::start_with`], running `binary` (default: the
+    /// built one, with the built plugins).
+    pub fn start_binary(
+        name: &str,
+        binary: Option<&Path>,
+        args: &[&str],
+        adjust: impl FnOnce(&mut Command),
+    ) -> Self {
         let x = Xvfb::start(1280, 800);
         let home = tempfile::tempdir().unwrap();
         let bus = DbusSession::start_for(&x, &home.path().join("runtime"));
         let log = artifacts_dir().join(format!("{name}.log"));
-        let mut cmd = app_command(home.path());
+        let mut cmd = match binary {
+            Some(b) => app_command_for(b, home.path()),
+            None => app_command(home.path()),
+        };
         cmd.env("DISPLAY", &x.display)
             .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .arg("--debug")
