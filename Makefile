@@ -12,6 +12,8 @@ PLUGINDIR = $(PREFIX)/lib/virt-manager/plugins
 APP_ID = org.virt_manager.VirtManager
 # Where install-files takes the binary and plugins from.
 BUILDDIR ?= target/release
+# Where `make pot` writes the template (the metadata test writes elsewhere).
+POT ?= $(CURDIR)/po/virt-manager.pot
 PLUGINS = libvirt_manager_libvirt.so libvirt_manager_vnc_direct.so libvirt_manager_rfb.so
 
 .PHONY: all run test bench bench-deps build release deps test-deps check pot clean install install-files uninstall flatpak-sources
@@ -60,17 +62,17 @@ check:
 ## a preprocessor line to C) are unhidden, in copies under target/pot;
 ## data files by their type.
 pot:
-	mkdir -p target/pot
+	mkdir -p target/pot $(dir $(POT))
 	grep -v '^#' po/POTFILES | grep -v '\.rs$$' > target/POTFILES.data
 	grep -v '^#' po/POTFILES | grep '\.rs$$' > target/POTFILES.rust
 	xgettext --from-code=UTF-8 --add-comments --package-name=virt-manager \
 	  --msgid-bugs-address=https://github.com/virt-manager/virt-manager-rs/issues \
-	  --files-from=target/POTFILES.data -o po/virt-manager.pot
+	  --files-from=target/POTFILES.data -o $(POT)
 	while read -r f; do mkdir -p "target/pot/$$(dirname "$$f")"; \
 	  sed 's/^\([[:space:]]*\)#\[/\1 [/' "$$f" > "target/pot/$$f"; done < target/POTFILES.rust
 	cd target/pot && xgettext --from-code=UTF-8 --add-comments --language=C --join-existing \
 	  --keyword=gettext --keyword=ngettext:1,2 --keyword=gettext_f --keyword=pgettext:1c,2 --keyword=gettext_noop \
-	  --files-from=../POTFILES.rust -o ../../po/virt-manager.pot 2>&1 | grep -v 'unterminated character constant' || true
+	  --files-from=../POTFILES.rust -o $(POT) 2>&1 | grep -v 'unterminated character constant' || true
 
 ## Install under $(DESTDIR)$(PREFIX) (default /usr/local).
 install: release install-files

@@ -19,6 +19,18 @@ pub fn state_label(state: DomainState) -> String {
     }
 }
 
+/// Characters of the longest state label in the user's language: the
+/// manager's state column is that wide, so the columns beside it line up
+/// whatever the translation.
+pub fn widest_state_label_chars() -> i32 {
+    use DomainState::*;
+    [Running, Blocked, Paused, Shutdown, Shutoff, Crashed, Pmsuspended, Nostate]
+        .into_iter()
+        .map(|s| state_label(s).chars().count() as i32)
+        .max()
+        .unwrap_or(10)
+}
+
 pub fn state_icon_name(state: DomainState) -> &'static str {
     match state {
         DomainState::Running | DomainState::Blocked => "media-playback-start-symbolic",

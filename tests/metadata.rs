@@ -111,3 +111,65 @@ fn regex_lite_marker() -> [&'static str; 5] {
         "gettext_noop(\"",
     ]
 }
+
+/// The msgids of a PO or POT file (continuation lines joined; plurals by
+/// their singular), without the header.
+fn msgids(path: &Path) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("msgid ") {
+            current = Some(rest.trim_matches('"').to_owned());
+        } else if let (Some(id), true) = (current.as_mut(), line.starts_with('"')) {
+            id.push_str(line.trim_matches('"'));
+        } else if let Some(id) = current.take() {
+            if !id.is_empty() {
+                ids.insert(id);
+            }
+        }
+    }
+    ids
+}
+
+#[test]
+fn the_template_is_current_and_every_translation_complete() {
+    common::require("xgettext", "gettext");
+    let root = common::repo_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.pot");
+    run_ok(
+        "make",
+        "make",
+        &["-s", "pot", &format!("POT={}", fresh.display())],
+    );
+    let committed = msgids(&root.join("po/virt-manager.pot"));
+    let current = msgids(&fresh);
+    let missing: Vec<_> = current.difference(&committed).collect();
+    let stale: Vec<_> = committed.difference(&current).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "po/virt-manager.pot is out of date (run `make pot`): new {missing:?}, gone {stale:?}"
+    );
+
+    let linguas = std::fs::read_to_string(root.join("po/LINGUAS")).unwrap();
+    for lang in linguas
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let po = format!("po/{lang}.po");
+        run_ok("msgcmp", "gettext", &[&po, "po/virt-manager.pot"]);
+        let out = Command::new("msgfmt")
+            .args(["--check", "--statistics", "-o", "/dev/null", &po])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        let stats = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "msgfmt --check {po}: {stats}");
+        assert!(
+            !stats.contains("fuzzy") && !stats.contains("untranslated"),
+            "{po} is incomplete: {stats}"
+        );
+    }
+}

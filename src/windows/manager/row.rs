@@ -113,7 +113,7 @@ impl ManagerRow {
         let memory = label(&["numeric", "caption", "dim-label"], 1.0);
         memory.set_width_chars(9);
         let state = label(&["dim-label"], 1.0);
-        state.set_width_chars(10);
+        state.set_width_chars(crate::labels::widest_state_label_chars());
         guest.append(&icon);
         guest.append(&text);
         // Narrow windows (down to 360 px) keep the state and drop the
