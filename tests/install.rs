@@ -167,4 +167,22 @@ fn the_installed_tree_validates_and_runs_in_german() {
         "the schema did not come from the installed tree; log: {}",
         app.log.display()
     );
+    drop(app);
+
+    // `make uninstall` takes back every file it installed.
+    let out = Command::new("make")
+        .current_dir(repo_dir())
+        .args(["-s", "uninstall", "PREFIX=/usr"])
+        .arg(format!("DESTDIR={}", dest.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "make uninstall failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for path in &expected {
+        assert!(!path.exists(), "left behind: {}", path.display());
+    }
 }
