@@ -1,9 +1,42 @@
-//! Numbers as people read them, the same in every window.
+//! Numbers as people read them, the same in every window, with the
+//! decimal separator of the user's locale ("1,5 GiB" in German).
+
+use std::sync::OnceLock;
+
+/// The locale's decimal separator, read once (after `setlocale`, which
+/// the application does before any window exists).
+fn decimal_separator() -> &'static str {
+    static SEP: OnceLock<String> = OnceLock::new();
+    SEP.get_or_init(|| {
+        // SAFETY: nl_langinfo returns a pointer to a NUL-terminated string
+        // owned by the C library, valid until the next setlocale; it is
+        // copied at once.
+        let p = unsafe { libc::nl_langinfo(libc::RADIXCHAR) };
+        if p.is_null() {
+            return ".".to_owned();
+        }
+        let sep = unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy();
+        if sep.is_empty() {
+            ".".to_owned()
+        } else {
+            sep.into_owned()
+        }
+    })
+}
+
+/// `{v:.1}` with the locale's separator.
+fn one_decimal(v: f64) -> String {
+    let s = format!("{v:.1}");
+    match decimal_separator() {
+        "." => s,
+        sep => s.replacen('.', sep, 1),
+    }
+}
 
 /// "12 %" (one decimal below 10 %).
 pub fn percent(p: f32) -> String {
     if p < 10.0 && p > 0.0 {
-        format!("{p:.1} %")
+        format!("{} %", one_decimal(f64::from(p)))
     } else {
         format!("{p:.0} %")
     }
@@ -26,7 +59,7 @@ pub fn bytes(b: u64) -> String {
     if unit <= 2 {
         format!("{v:.0} {}", UNITS[unit])
     } else {
-        format!("{v:.1} {}", UNITS[unit])
+        format!("{} {}", one_decimal(v), UNITS[unit])
     }
 }
 
