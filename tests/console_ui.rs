@@ -145,6 +145,121 @@ fn the_console_shows_the_servers_picture_scaled() {
     );
 }
 
+/// Opens the console's View menu and picks an item.
+fn view_menu_item(app: &RunningApp, item: &str) {
+    // GTK 4.8 names the menu button's inner toggle "View View".
+    let opened = app.atspi("push button", "View View", "click", 5);
+    assert!(opened, "the View menu button: {:?}", app.tree());
+    let picked = ["radio menu item", "check menu item", "menu item"]
+        .iter()
+        .any(|role| app.atspi(role, item, "click", 5));
+    assert!(picked, "the View menu's {item:?}: {:?}", app.tree());
+}
+
+/// Crops `w`x`h` at (x, y) of a screenshot.
+fn crop(shot: &Path, out: &Path, x: i32, y: i32, w: u32, h: u32) {
+    let ok = Command::new("convert")
+        .arg(shot)
+        .args(["-crop", &format!("{w}x{h}+{x}+{y}"), "+repage"])
+        .arg(out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "convert -crop");
+}
+
+#[test]
+fn original_size_and_fullscreen_from_the_view_menu() {
+    // Larger than the Xvfb screen, so 1:1 must scroll.
+    let (fw, fh) = (1600, 1200);
+    let xvnc = Xvnc::start_open(fw, fh);
+    let dir = tempfile::tempdir().unwrap();
+    let picture = dir.path().join("picture.png");
+    make_test_picture(&picture, fw, fh);
+    xvnc.show_on_root(&picture);
+    let truth = dir.path().join("truth.png");
+    xvnc.screenshot(&truth);
+    let app = xvnc_console("console_scaling", &xvnc);
+    let title = format!("127.0.0.1:{}", xvnc.port);
+    let frame = format!("{title} – Console");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // 1:1: guest pixels land unscaled, from the frame's top-left corner.
+    view_menu_item(&app, "Original Size (1:1)");
+    std::thread::sleep(Duration::from_secs(1));
+    let (x, y, w, h) = app
+        .extents("image", &format!("Screen of {title}"))
+        .expect("the display");
+    let (mx, my) = csd_margin(&app, &frame);
+    let shot = common::artifacts_dir().join("console-one-to-one.png");
+    app.x.screenshot(&shot);
+    let (_, _, viewport_w, viewport_h) = app.extents("frame", &frame).unwrap();
+    assert!(
+        w as u32 >= fw && h as u32 >= fh,
+        "at 1:1 the display is the framebuffer's size ({w}x{h}), scrolled in a smaller window ({viewport_w}x{viewport_h})"
+    );
+    let (cw, ch) = (300, 200);
+    let seen = dir.path().join("seen.png");
+    let expected = dir.path().join("expected.png");
+    crop(&shot, &seen, x + mx, y + my, cw, ch);
+    crop(&truth, &expected, 0, 0, cw, ch);
+    let psnr = vnc_support::psnr(&seen, &expected);
+    eprintln!("1:1 corner: PSNR {psnr:.1} dB");
+    assert!(
+        psnr > 40.0,
+        "at 1:1 the corner is the server's own pixels (PSNR {psnr:.1} dB)"
+    );
+
+    // Back to fit, then fullscreen: the window covers the screen. Going
+    // fullscreen on X11 is the window manager's job: start one.
+    common::require("openbox", "openbox");
+    let _wm = Service {
+        name: "openbox",
+        child: app
+            .command("openbox")
+            .args(["--sm-disable"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    view_menu_item(&app, "Fit to Window");
+    view_menu_item(&app, "Fullscreen");
+    let full = wait_for(Duration::from_secs(10), || {
+        let (_, _, w, h) = app.extents("frame", &frame)?;
+        // Within the 5 px margin GTK 4.8 keeps for its shadow under a
+        // window manager without a compositor.
+        (w >= 1270 && h >= 790).then_some((w, h))
+    });
+    app.x
+        .screenshot(&common::artifacts_dir().join("console-fullscreen.png"));
+    assert!(
+        full.is_some(),
+        "fullscreen covers the 1280x800 screen: {:?}",
+        app.extents("frame", &frame)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    app.x
+        .screenshot(&common::artifacts_dir().join("console-fullscreen.png"));
+    // The toolbar reveals at the top edge, and leaves fullscreen.
+    // (y = 7: below the 5 px margin noted above, within the top 6 px.)
+    xdotool(&app, &["mousemove", "640", "200"]);
+    xdotool(&app, &["mousemove", "640", "7"]);
+    std::thread::sleep(Duration::from_millis(800));
+    app.x
+        .screenshot(&common::artifacts_dir().join("console-fullscreen-toolbar.png"));
+    assert!(
+        app.atspi("push button", "Leave Fullscreen", "click", 5),
+        "the revealed toolbar's Leave Fullscreen button"
+    );
+    let left = wait_for(Duration::from_secs(10), || {
+        let (_, _, w, h) = app.extents("frame", &frame)?;
+        (w < 1270 || h < 790).then_some(())
+    });
+    assert!(left.is_some(), "the window left fullscreen");
+}
+
 /// Starts `xev` on the Xvnc display, recording root-window pointer and
 /// keyboard events to a file.
 fn record_events(xvnc: &Xvnc, out: &Path) -> Service {

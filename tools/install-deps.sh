@@ -17,7 +17,7 @@ HYPERVISOR="libvirt-daemon-system qemu-system-x86"
 TEST="libvirt-clients xvfb xauth dbus dbus-x11 at-spi2-core python3-pyatspi
 gnome-keyring desktop-file-utils appstream imagemagick xclip xdotool x11-utils
 x11vnc tigervnc-standalone-server tigervnc-tools tigervnc-viewer locales valgrind
-x11-apps x11-xserver-utils openssl flatpak-builder"
+x11-apps x11-xserver-utils openssl flatpak-builder openbox"
 
 # The references the benchmarks run beside ours (Debian's virt-manager,
 # gtk-vnc, TigerVNC, libvncclient) and what their harnesses build with.
