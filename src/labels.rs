@@ -24,11 +24,20 @@ pub fn state_label(state: DomainState) -> String {
 /// whatever the translation.
 pub fn widest_state_label_chars() -> i32 {
     use DomainState::*;
-    [Running, Blocked, Paused, Shutdown, Shutoff, Crashed, Pmsuspended, Nostate]
-        .into_iter()
-        .map(|s| state_label(s).chars().count() as i32)
-        .max()
-        .unwrap_or(10)
+    [
+        Running,
+        Blocked,
+        Paused,
+        Shutdown,
+        Shutoff,
+        Crashed,
+        Pmsuspended,
+        Nostate,
+    ]
+    .into_iter()
+    .map(|s| state_label(s).chars().count() as i32)
+    .max()
+    .unwrap_or(10)
 }
 
 pub fn state_icon_name(state: DomainState) -> &'static str {

@@ -96,9 +96,13 @@ fn cargo_sources_vendor_exactly_the_locked_crates() {
 #[test]
 fn the_manifest_reads_and_pins_every_download() {
     common::require("flatpak-builder", "flatpak-builder");
+    // flatpak-builder keeps its state in .flatpak-builder/ of the working
+    // directory: a temporary one, not the source tree.
+    let cwd = tempfile::tempdir().unwrap();
     let out = Command::new("flatpak-builder")
-        .args(["--show-manifest", MANIFEST])
-        .current_dir(common::repo_dir())
+        .arg("--show-manifest")
+        .arg(common::repo_dir().join(MANIFEST))
+        .current_dir(cwd.path())
         .output()
         .unwrap();
     assert!(

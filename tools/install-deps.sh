@@ -10,7 +10,7 @@
 set -eu
 
 BUILD="build-essential pkg-config libgtk-4-dev libadwaita-1-dev libvirt-dev libssl-dev
-gettext libglib2.0-bin libglib2.0-dev-bin"
+gettext libglib2.0-bin libglib2.0-dev-bin libturbojpeg0-dev"
 
 HYPERVISOR="libvirt-daemon-system qemu-system-x86"
 

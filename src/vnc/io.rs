@@ -181,7 +181,12 @@ impl Write for Stream {
     }
 }
 
-const INITIAL_CAPACITY: usize = 64 * 1024;
+/// The buffer's first size: a few socket reads' worth, so that compressed
+/// updates (a few hundred bytes a rectangle) take few system calls.
+const INITIAL_CAPACITY: usize = 256 * 1024;
+
+/// Most separate memory areas handed to one `recvmsg` (Linux's IOV_MAX).
+const MAX_IOVECS: usize = 1024;
 
 /// The growing read buffer over a [`Stream`]: bytes `buf[start..end]` are
 /// received and not yet consumed.
@@ -272,8 +277,10 @@ impl Reader {
                 self.limit >> 20
             )));
         }
-        if self.start + n > self.buf.len() {
-            // Move the unconsumed tail to the front, then grow if needed.
+        // Move the unconsumed tail to the front (and grow if needed) when
+        // the message would not fit, or when so little room is left after
+        // it that the reads would be short.
+        if self.start + n > self.buf.len() || self.buf.len() - self.end < self.buf.len() / 4 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -306,6 +313,105 @@ impl Reader {
             }
         }
         Ok(())
+    }
+
+    /// The socket a large Raw rectangle can be read from straight into the
+    /// framebuffer ([`Reader::read_nowait`]); None for other streams
+    /// (TLS, recordings), which go through the buffer.
+    pub fn direct_fd(&self) -> Option<RawFd> {
+        match &self.stream {
+            Stream::Socket(s) => Some(s.as_raw_fd()),
+            Stream::Unix(u) => Some(u.as_raw_fd()),
+            Stream::Other(_) => None,
+        }
+    }
+
+    /// Fills the areas `iov` describes, in order: first from the buffered
+    /// bytes, then with one non-blocking `recvmsg` straight from the
+    /// socket (one copy, no buffer in between). Returns the bytes written,
+    /// 0 when the socket has nothing yet ([`Reader::wait_readable`]).
+    /// Only when [`Reader::direct_fd`] is Some.
+    ///
+    /// # Safety
+    /// Every iovec must describe memory writable for its length and
+    /// borrowed by nothing else for the call.
+    pub unsafe fn read_nowait(&mut self, iov: &mut [libc::iovec]) -> Result<usize> {
+        let fd = self
+            .direct_fd()
+            .ok_or_else(|| VncError::protocol("no socket to read from directly"))?;
+        let mut done = 0;
+        let mut first = 0;
+        // The buffered bytes first.
+        while first < iov.len() && !self.is_empty() {
+            let v = &mut iov[first];
+            let n = v.iov_len.min(self.len());
+            // SAFETY: the caller vouches for the iovec; the source is the
+            // buffer's unconsumed bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    self.buf.as_ptr().add(self.start),
+                    v.iov_base.cast::<u8>(),
+                    n,
+                )
+            };
+            self.consume(n);
+            done += n;
+            v.iov_base = unsafe { v.iov_base.cast::<u8>().add(n).cast() };
+            v.iov_len -= n;
+            if v.iov_len == 0 {
+                first += 1;
+            }
+        }
+        if first == iov.len() {
+            return Ok(done);
+        }
+        let last = iov.len().min(first + MAX_IOVECS);
+        let rest = &mut iov[first..last];
+        loop {
+            // SAFETY: a zeroed msghdr is a valid empty one.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = rest.as_mut_ptr();
+            msg.msg_iovlen = rest.len() as _;
+            let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+            if n > 0 {
+                self.received += n as u64;
+                return Ok(done + n as usize);
+            }
+            if n == 0 {
+                return Err(VncError::Closed {
+                    during: "unexpectedly",
+                });
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => return Ok(done),
+                _ => return Err(VncError::Io(e)),
+            }
+        }
+    }
+
+    /// Waits until the socket has bytes (or has closed, or failed: the
+    /// next read says which).
+    pub fn wait_readable(&mut self) -> Result<()> {
+        let Some(fd) = self.direct_fd() else {
+            return Ok(());
+        };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            let n = unsafe { libc::poll(&mut p, 1, -1) };
+            if n >= 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(VncError::Io(e));
+            }
+        }
     }
 
     /// Waits for data without requiring any: Ok(false) on a clean end of

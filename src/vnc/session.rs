@@ -276,6 +276,12 @@ impl Session {
                 rect.height
             )));
         }
+        if rect.encoding == enc::RAW && r.direct_fd().is_some() {
+            let bytes = rect.width as usize * rect.height as usize * 4;
+            if bytes.saturating_sub(r.len()) >= super::raw::DIRECT_MIN {
+                return super::raw::read_direct(r, &self.fb, rect);
+            }
+        }
         let mut decoder = if rect.encoding == enc::RAW {
             self.raw.begin();
             AnyDecoder::Raw(&mut self.raw)

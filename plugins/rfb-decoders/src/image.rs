@@ -1,26 +1,83 @@
-//! The JPEG and PNG pictures inside Tight and TightPNG rectangles, decoded
-//! by zune-jpeg and png into a reused buffer and converted row by row.
+//! The JPEG and PNG pictures inside Tight and TightPNG rectangles.
+//!
+//! JPEG: libjpeg-turbo (feature `turbojpeg`, the default) decodes straight
+//! into the framebuffer rows in the host format; measured on the Tight
+//! JPEG recording it takes about three quarters of zune-jpeg's time and
+//! instructions (zune-jpeg rebuilds its Huffman lookup tables for every
+//! picture, and Tight sends hundreds of small ones), and no conversion
+//! pass follows. Without the feature, zune-jpeg decodes into a reused
+//! buffer converted row by row. PNG: the png crate, likewise.
 
 use std::io::Cursor;
 
 use virt_manager_plugin_api::Target;
-use zune_core::bytestream::ZCursor;
-use zune_core::colorspace::ColorSpace;
-use zune_core::options::DecoderOptions;
-use zune_jpeg::JpegDecoder;
 
 use crate::error::DecodeError;
 use crate::pixel::copy_tpixels;
 
-/// Scratch for decoded pictures, kept by the decoder instance.
+/// Scratch for decoded pictures, and the JPEG decompressor, kept by the
+/// decoder instance.
 #[derive(Default)]
 pub struct Images {
     buf: Vec<u8>,
+    #[cfg(feature = "turbojpeg")]
+    tj: Option<turbojpeg::Decompressor>,
 }
 
 impl Images {
-    /// Decodes a JPEG exactly the rectangle's size into it.
+    /// Decodes a JPEG exactly the rectangle's size straight into it.
+    #[cfg(feature = "turbojpeg")]
     pub fn jpeg(&mut self, data: &[u8], t: &mut Target<'_>) -> Result<(), DecodeError> {
+        let (w, h) = (t.width(), t.height());
+        if w == 0 || h == 0 {
+            return Err(DecodeError::Jpeg("a picture for an empty rectangle".into()));
+        }
+        let tj_err = |e: turbojpeg::Error| DecodeError::Jpeg(e.to_string());
+        let tj = match &mut self.tj {
+            Some(tj) => tj,
+            slot => slot.insert(turbojpeg::Decompressor::new().map_err(tj_err)?),
+        };
+        // The header first: a picture of any other size is refused before
+        // anything is decoded (libjpeg-turbo would scale it to fit).
+        let header = tj.read_header(data).map_err(tj_err)?;
+        if (header.width, header.height) != (w, h) {
+            return Err(DecodeError::ImageSize(
+                "Tight JPEG",
+                header.width,
+                header.height,
+                w,
+                h,
+            ));
+        }
+        // The host format, 0x00RRGGBB in native order, is BGRX in memory
+        // on little-endian machines and XRGB on big-endian ones.
+        let format = if cfg!(target_endian = "little") {
+            turbojpeg::PixelFormat::BGRX
+        } else {
+            turbojpeg::PixelFormat::XRGB
+        };
+        // SAFETY: libjpeg-turbo writes `w` pixels of each of the `h` rows
+        // `pitch` apart, which is exactly the rectangle.
+        let (span, pitch) = unsafe { crate::pixel::rect_span(t) }
+            .ok_or(DecodeError::Jpeg("an empty rectangle".into()))?;
+        let image = turbojpeg::Image {
+            pixels: bytemuck::cast_slice_mut::<u32, u8>(span),
+            width: w,
+            pitch: pitch * 4,
+            height: h,
+            format,
+        };
+        tj.decompress(data, image).map_err(tj_err)
+    }
+
+    /// Decodes a JPEG exactly the rectangle's size into it.
+    #[cfg(not(feature = "turbojpeg"))]
+    pub fn jpeg(&mut self, data: &[u8], t: &mut Target<'_>) -> Result<(), DecodeError> {
+        use zune_core::bytestream::ZCursor;
+        use zune_core::colorspace::ColorSpace;
+        use zune_core::options::DecoderOptions;
+        use zune_jpeg::JpegDecoder;
+
         let (w, h) = (t.width(), t.height());
         if w == 0 || h == 0 {
             return Err(DecodeError::Jpeg("a picture for an empty rectangle".into()));

@@ -48,6 +48,55 @@ pub fn fill(
     Ok(())
 }
 
+/// The rectangle's pixels as one slice when its rows lie back to back in
+/// the framebuffer (a full-width rectangle, or a single row): writers that
+/// want one flat buffer (inflate) can then fill it in one call.
+#[inline]
+pub fn contiguous<'t>(t: &'t mut Target<'_>) -> Option<&'t mut [u32]> {
+    let (w, h) = (t.width(), t.height());
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let first = t.row_mut(0).ok()?.as_mut_ptr();
+    if h > 1 && t.row_mut(1).ok()?.as_mut_ptr() != first.wrapping_add(w) {
+        return None;
+    }
+    // SAFETY: rows 0..h of the rectangle are `w` pixels each and start
+    // `w` pixels apart, so these `w * h` pixels are exactly the
+    // rectangle's, all inside the framebuffer the target borrows
+    // exclusively for as long as this borrow of it.
+    Some(unsafe { std::slice::from_raw_parts_mut(first, w * h) })
+}
+
+/// The framebuffer span from the rectangle's first pixel to its last, and
+/// the distance between its rows in pixels: for a writer that takes a
+/// pointer and a pitch (libjpeg-turbo).
+///
+/// # Safety
+/// The span also covers the pixels between the rectangle's rows, which
+/// belong to other rectangles: the caller must write only the first
+/// `t.width()` pixels of each of the `t.height()` rows.
+#[cfg(feature = "turbojpeg")]
+pub unsafe fn rect_span<'t>(t: &'t mut Target<'_>) -> Option<(&'t mut [u32], usize)> {
+    let (w, h) = (t.width(), t.height());
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let first = t.row_mut(0).ok()?.as_mut_ptr();
+    let pitch = if h > 1 {
+        // Rows of one framebuffer, in order: the difference is its stride.
+        (t.row_mut(1).ok()?.as_mut_ptr() as usize - first as usize) / 4
+    } else {
+        w
+    };
+    // SAFETY: row h-1 starts (h-1) * pitch pixels after row 0 and holds w
+    // pixels, all inside the framebuffer the target borrows exclusively.
+    Some((
+        unsafe { std::slice::from_raw_parts_mut(first, (h - 1) * pitch + w) },
+        pitch,
+    ))
+}
+
 /// Copies PIXELs (`src` is exactly four bytes per `dst` pixel): a memcpy.
 #[inline]
 pub fn copy_pixels(dst: &mut [u32], src: &[u8]) {
