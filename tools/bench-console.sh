@@ -4,7 +4,7 @@
 # 60 frames per second. Writes target/bench/console.md and prints it.
 #
 #   tools/bench-console.sh [run.py options]
-#     --viewers ours-tiles-cairo,ours-tiles-gl,ours-gl-cairo,ours-gl-gl,gvncviewer,vncviewer
+#     --viewers ours-tiles-cairo,ours-tiles-gl,ours-nodirect-cairo,ours-gl-cairo,ours-gl-gl,gvncviewer,vncviewer
 #     --duration 10 --warmup 2 --repeat 1 --keys 40 --size 1024x720
 #     --app target/release/virt-manager
 #

@@ -2,7 +2,7 @@
 //! until the end (the client thread), and write queued messages in order
 //! (the writer thread).
 
-use crate::i18n::gettext_noop;
+use crate::i18n::{gettext, gettext_f, gettext_noop};
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::OwnedFd;
@@ -28,22 +28,22 @@ pub(super) fn disconnected(result: Result<()>, shared: &Shared) -> VncEvent {
     let write_error = lock(&shared.write_error).take();
     let (reason, kind) = if shared.closing.load(Ordering::SeqCst) {
         (
-            "closed by the client".to_owned(),
+            gettext("closed by the client"),
             DisconnectKind::ClosedByClient,
         )
     } else {
         match result {
             Ok(()) => (
-                "the server closed the connection".to_owned(),
+                gettext("the server closed the connection"),
                 DisconnectKind::ClosedByServer,
             ),
             Err(e @ VncError::AuthFailed(_)) => (e.to_string(), DisconnectKind::AuthFailed),
             Err(e @ VncError::Cancelled(_)) => (e.to_string(), DisconnectKind::Cancelled),
             // The reader only saw the socket go away: the writer knows why.
             Err(VncError::Closed { .. } | VncError::Io(_)) if write_error.is_some() => (
-                format!(
-                    "cannot send to the server: {}",
-                    write_error.unwrap_or_default()
+                gettext_f(
+                    "cannot send to the server: {reason}",
+                    &[("reason", &write_error.unwrap_or_default())],
                 ),
                 DisconnectKind::Failed,
             ),

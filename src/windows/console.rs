@@ -149,6 +149,7 @@ pub struct ConsoleWidgets {
     pointer_hint: gtk::Label,
     revealer: gtk::Revealer,
     toasts: adw::ToastOverlay,
+    busy: gtk::Spinner,
 }
 
 fn security_text(s: &SecurityInfo) -> String {
@@ -623,6 +624,7 @@ impl Component for ConsoleWindow {
             pointer_hint,
             revealer,
             toasts,
+            busy,
         };
         model.start(&sender);
         crate::windows::a11y::name_buttons(&root);
@@ -637,6 +639,12 @@ impl Component for ConsoleWindow {
         sender: ComponentSender<Self>,
         root: &Self::Root,
     ) {
+        if let ConsoleInput::Vnc(VncEvent::Updated { damage }) = &msg {
+            // The hot path, up to hundreds of times a second: nothing else
+            // in the window changes, so nothing else is touched.
+            w.display.damaged(damage);
+            return;
+        }
         match msg {
             ConsoleInput::Endpoint(Ok((endpoint, fd))) => match endpoint.protocol.as_str() {
                 "vnc" => {
@@ -896,6 +904,9 @@ impl ConsoleWindow {
             }
         };
         w.stack.set_visible_child_name(page);
+        // A spinning spinner animates (and makes GTK draw the window) on
+        // every frame even on a page that is not shown.
+        w.busy.set_spinning(page == "connecting");
         let subtitle = match (&self.view, &self.security) {
             (View::Display, Some(s)) => security_text(s),
             (View::Connecting, _) => gettext("Connecting…"),
@@ -925,7 +936,10 @@ impl ConsoleWindow {
     /// first size from the display server yet, which would win.
     fn size_to_guest(w: &ConsoleWidgets, root: &adw::ApplicationWindow) {
         let (fw, fh) = w.display.framebuffer_size();
-        let display = w.display.widget().clone();
+        // The scrolled window's size, not the display's: at 1:1 the display
+        // is at least the guest's size, so it would count nothing around it
+        // and leave the window too small (scrollbars over the guest).
+        let display: gtk::Widget = w.scroller.clone().upcast();
         root.add_tick_callback(move |root, _| {
             if root.is_maximized() || root.is_fullscreen() || display.height() == 0 {
                 // Not laid out yet: try on the next frame.
@@ -1054,10 +1068,10 @@ impl ConsoleWindow {
                         gettext_f("The password was refused: {reason}", &[("reason", &reason)])
                     }
                     DisconnectKind::Cancelled => gettext("No password was given."),
-                    DisconnectKind::ClosedByServer => gettext_f(
-                        "The server closed the connection: {reason}",
-                        &[("reason", &reason)],
-                    ),
+                    // The reason would only say the same again.
+                    DisconnectKind::ClosedByServer => {
+                        gettext("The server closed the connection.")
+                    }
                     DisconnectKind::Failed => reason,
                 };
                 if kind == DisconnectKind::AuthFailed {

@@ -44,6 +44,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 VIEWERS = {
     "ours-tiles-cairo": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "GSK_RENDERER": "cairo"}),
     "ours-tiles-gl": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "GSK_RENDERER": "gl"}),
+    # The same without direct painting (every update through GTK's frame
+    # clock and renderer), to compare.
+    "ours-nodirect-cairo": ("ours", {"VIRT_MANAGER_DISPLAY": "tiles", "VIRT_MANAGER_DISPLAY_DIRECT": "0",
+                                     "GSK_RENDERER": "cairo"}),
     "ours-gl-cairo": ("ours", {"VIRT_MANAGER_DISPLAY": "gl", "GSK_RENDERER": "cairo"}),
     "ours-gl-gl": ("ours", {"VIRT_MANAGER_DISPLAY": "gl", "GSK_RENDERER": "gl"}),
     "gvncviewer": ("gvncviewer", {}),
@@ -107,7 +111,7 @@ def start_x(cmd, env, log_path):
 def free_vnc_port():
     """A display number k with TCP port 5900+k free (gvncviewer takes
     host:k and adds 5900)."""
-    for k in range(37, 99):
+    for k in list(range(37, 99)) + list(range(137, 200)):
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", 5900 + k))
@@ -116,7 +120,7 @@ def free_vnc_port():
             continue
         finally:
             s.close()
-    raise RuntimeError("no free port 5937-5998")
+    raise RuntimeError("no free port 5937-5998, 6037-6099")
 
 
 def cpu_ticks(pid):
@@ -330,7 +334,9 @@ def run_viewer(name, args, base_env, xvnc, vnc_display, vnc_k, port, outdir, rep
                 # display.rs holds cairo surfaces under the cairo renderer,
                 # textures under the others.
                 cairo = extra.get("GSK_RENDERER") == "cairo"
-                result["display_impl"] = "tiles (cairo nodes)" if cairo else "tiles (textures)"
+                direct = extra.get("VIRT_MANAGER_DISPLAY_DIRECT") != "0"
+                result["display_impl"] = ("tiles (cairo nodes) + direct X11" if direct else "tiles (cairo nodes)") \
+                    if cairo else "tiles (textures)"
             if "OpenGL unavailable" in text:
                 result["display_impl"] = "gl (failed)"
     finally:
@@ -490,7 +496,8 @@ def main():
 
     os.makedirs(args.raw, exist_ok=True)
     base_env = {k: v for k, v in os.environ.items()
-                if k not in ("DISPLAY", "WAYLAND_DISPLAY", "GSK_RENDERER", "VIRT_MANAGER_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+                if k not in ("DISPLAY", "WAYLAND_DISPLAY", "GSK_RENDERER", "VIRT_MANAGER_DISPLAY",
+                             "VIRT_MANAGER_DISPLAY_DIRECT", "DBUS_SESSION_BUS_ADDRESS")}
     # No accessibility bus: the same for every viewer, and less noise.
     base_env.update({"NO_AT_BRIDGE": "1", "GTK_A11Y": "none", "GDK_BACKEND": "x11"})
     base_env.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="bench-console-rt-"))
