@@ -1069,9 +1069,7 @@ impl ConsoleWindow {
                     }
                     DisconnectKind::Cancelled => gettext("No password was given."),
                     // The reason would only say the same again.
-                    DisconnectKind::ClosedByServer => {
-                        gettext("The server closed the connection.")
-                    }
+                    DisconnectKind::ClosedByServer => gettext("The server closed the connection."),
                     DisconnectKind::Failed => reason,
                 };
                 if kind == DisconnectKind::AuthFailed {
