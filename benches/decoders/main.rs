@@ -14,7 +14,10 @@
 //! the plugin side is skipped), RFB_BENCH_REPS (default 15), and
 //! RFB_BENCH=callgrind-linked|callgrind-plugin to decode every recording
 //! once through one side only, for `valgrind --tool=callgrind
-//! --toggle-collect` (tools/bench-decoders.sh counts instructions so).
+//! --toggle-collect` (tools/bench-decoders.sh counts instructions so; the
+//! pixels written go to stderr, for instructions per pixel), and
+//! RFB_BENCH_SESSIONS=hextile,rre (file names in benches/data, without
+//! .rfb.gz) to take only those recordings.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -111,8 +114,12 @@ fn data_dir() -> PathBuf {
 }
 
 fn load_sessions() -> Vec<(&'static str, &'static str, Recording)> {
+    let only: Option<Vec<String>> = std::env::var("RFB_BENCH_SESSIONS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
     SESSIONS
         .iter()
+        .filter(|(file, _)| only.as_ref().is_none_or(|o| o.iter().any(|f| f == file)))
         .filter_map(|&(file, name)| {
             let path = data_dir().join(format!("{file}.rfb.gz"));
             match Recording::load(&path) {
@@ -187,22 +194,24 @@ fn main() {
     let sessions = load_sessions();
     match mode.as_str() {
         "callgrind-linked" => {
-            for (_, _, rec) in &sessions {
-                black_box(bench_pass_linked(
+            for (file, _, rec) in &sessions {
+                let px = black_box(bench_pass_linked(
                     rec,
                     &mut Frame::new(rec.width, rec.height),
                 ));
+                eprintln!("pixels {file} {px}");
             }
             return;
         }
         "callgrind-plugin" => {
             let registry = registry().expect("RFB_PLUGIN_DIR with the decoder plugin");
-            for (_, _, rec) in &sessions {
-                black_box(bench_pass_plugin(
+            for (file, _, rec) in &sessions {
+                let px = black_box(bench_pass_plugin(
                     rec,
                     &mut Frame::new(rec.width, rec.height),
                     &registry,
                 ));
+                eprintln!("pixels {file} {px}");
             }
             return;
         }

@@ -1,11 +1,18 @@
 //! Hextile (5): 16x16 tiles, each raw or a background with subrectangles.
 //! A tile is drawn once all its bytes are present; the rectangle goes on
 //! tile by tile (`Partial`), so a long rectangle is parsed once.
+//!
+//! The hot path is a tile whose bytes are all there: its length is known
+//! from its header, so it is checked once and the tile is then drawn from
+//! fixed-size chunks, straight into the tile's span of the framebuffer
+//! (one bounds check per tile for its background rows, one per write for
+//! its subrectangles, none per row lookup). Most subrectangles of real
+//! sessions are single pixels (anti-aliased text): those are one store.
 
 use virt_manager_plugin_api::{Decoded, Target};
 
 use crate::error::DecodeError;
-use crate::pixel::{copy_pixels, fill, pixel};
+use crate::pixel::{copy_pixels, pixel, rect_span};
 use crate::RectDecoder;
 
 const RAW: u8 = 1;
@@ -13,6 +20,9 @@ const BACKGROUND: u8 = 2;
 const FOREGROUND: u8 = 4;
 const ANY_SUBRECTS: u8 = 8;
 const COLOURED: u8 = 16;
+
+const OUTSIDE: DecodeError =
+    DecodeError::Malformed("Hextile: a subrectangle lies outside its tile");
 
 #[derive(Default)]
 pub struct Hextile {
@@ -23,86 +33,119 @@ pub struct Hextile {
     fg: Option<u32>,
 }
 
-/// The length of a tile's encoding, or `Err(n)`: at least `n` bytes in all.
-fn tile_len(d: &[u8], tw: usize, th: usize) -> Result<usize, usize> {
-    let mask = *d.first().ok_or(1usize)?;
-    if mask & RAW != 0 {
-        return Ok(1 + tw * th * 4);
-    }
-    let mut n = 1;
-    if mask & BACKGROUND != 0 {
-        n += 4;
-    }
-    if mask & FOREGROUND != 0 {
-        n += 4;
-    }
-    if mask & ANY_SUBRECTS != 0 {
-        let count = *d.get(n).ok_or(n + 1)? as usize;
-        n += 1 + count * if mask & COLOURED != 0 { 6 } else { 2 };
-    }
-    Ok(n)
+/// The pixel at `at` of a slice known to hold it.
+#[inline(always)]
+fn pixel_at(d: &[u8], at: usize) -> u32 {
+    pixel([d[at], d[at + 1], d[at + 2], d[at + 3]])
 }
 
-impl Hextile {
-    /// Draws one complete tile at (`x`, `y`) of size `tw`x`th` from `d`.
-    fn draw(
-        &mut self,
-        d: &[u8],
-        t: &mut Target<'_>,
-        x: usize,
-        y: usize,
-        tw: usize,
-        th: usize,
-    ) -> Result<(), DecodeError> {
-        let mask = d[0];
-        if mask & RAW != 0 {
-            for (row, src) in d[1..].chunks_exact(tw * 4).enumerate() {
-                copy_pixels(&mut t.row_mut(y + row)?[x..x + tw], src);
+/// One tile's place in the rectangle's span: its first pixel, its size
+/// and the distance between rows.
+#[derive(Clone, Copy)]
+struct Tile {
+    base: usize,
+    pitch: usize,
+    w: usize,
+    h: usize,
+}
+
+impl Tile {
+    /// The tile's own span: from its first pixel to its last (one bounds
+    /// check for the tile; the writes into it are checked against it).
+    #[inline(always)]
+    fn span(self, span: &mut [u32]) -> &mut [u32] {
+        &mut span[self.base..self.base + (self.h - 1) * self.pitch + self.w]
+    }
+
+    /// Fills the whole tile, `ts` (its span).
+    #[inline(always)]
+    fn fill(self, ts: &mut [u32], colour: u32) {
+        if self.w == 16 {
+            assert_eq!(ts.len(), (self.h - 1) * self.pitch + 16);
+            for r in 0..self.h {
+                let o = r * self.pitch;
+                // SAFETY: r < h, so o + 16 <= (h - 1) * pitch + 16, the
+                // length of `ts` (checked above): the row is inside it.
+                // Every tile's background goes through here, and a
+                // checked slice costs as much again as the four vector
+                // stores of the row.
+                unsafe { ts.get_unchecked_mut(o..o + 16) }.fill(colour);
             }
+        } else {
+            for r in 0..self.h {
+                let o = r * self.pitch;
+                ts[o..o + self.w].fill(colour);
+            }
+        }
+    }
+
+    /// Copies a raw tile (`src` holds exactly its pixels): memcpy rows.
+    #[inline(always)]
+    fn raw(self, ts: &mut [u32], src: &[u8]) {
+        if self.w == 16 {
+            for (r, s) in src.chunks_exact(64).enumerate() {
+                let o = r * self.pitch;
+                copy_pixels(&mut ts[o..o + 16], s);
+            }
+        } else {
+            for (r, s) in src.chunks_exact(self.w * 4).enumerate() {
+                let o = r * self.pitch;
+                copy_pixels(&mut ts[o..o + self.w], s);
+            }
+        }
+    }
+}
+
+/// Draws a tile's subrectangles, `d` (six bytes each when `COLOURED`,
+/// else two in `fg`), into `ts`, the tile's span with rows `pitch` apart,
+/// each checked against the tile, `tw`x`th` (16x16 when `FULL`: a single
+/// pixel then cannot fall outside). Out of line, so that the loop over
+/// them has the registers to itself.
+#[inline(never)]
+fn subrects<const COLOURED: bool, const FULL: bool>(
+    ts: &mut [u32],
+    pitch: usize,
+    (tw, th): (usize, usize),
+    d: &[u8],
+    fg: u32,
+) -> Result<(), DecodeError> {
+    let (tw, th) = if FULL { (16, 16) } else { (tw, th) };
+    let mut each = |colour: u32, xy: u8, wh: u8| -> Result<(), DecodeError> {
+        let (sx, sy) = ((xy >> 4) as usize, (xy & 15) as usize);
+        let o = sy * pitch + sx;
+        if wh == 0 {
+            // A single pixel: most subrectangles (anti-aliased text).
+            if !FULL && (sx >= tw || sy >= th) {
+                return Err(OUTSIDE);
+            }
+            ts[o] = colour;
             return Ok(());
         }
-        let mut p = 1;
-        let next_pixel = |p: &mut usize| {
-            let v = pixel([d[*p], d[*p + 1], d[*p + 2], d[*p + 3]]);
-            *p += 4;
-            v
-        };
-        if mask & BACKGROUND != 0 {
-            self.bg = Some(next_pixel(&mut p));
+        let (sw, sh) = ((wh >> 4) as usize + 1, (wh & 15) as usize + 1);
+        if sx + sw > tw || sy + sh > th {
+            return Err(OUTSIDE);
         }
-        if mask & FOREGROUND != 0 {
-            self.fg = Some(next_pixel(&mut p));
-        }
-        let bg = self.bg.ok_or(DecodeError::Malformed(
-            "Hextile: a tile without a background",
-        ))?;
-        fill(t, x, y, tw, th, bg)?;
-        if mask & ANY_SUBRECTS == 0 {
-            return Ok(());
-        }
-        let count = d[p] as usize;
-        p += 1;
-        for _ in 0..count {
-            let colour = if mask & COLOURED != 0 {
-                next_pixel(&mut p)
-            } else {
-                self.fg.ok_or(DecodeError::Malformed(
-                    "Hextile: subrectangles without a foreground",
-                ))?
-            };
-            let (xy, wh) = (d[p], d[p + 1]);
-            p += 2;
-            let (sx, sy) = ((xy >> 4) as usize, (xy & 15) as usize);
-            let (sw, sh) = ((wh >> 4) as usize + 1, (wh & 15) as usize + 1);
-            if sx + sw > tw || sy + sh > th {
-                return Err(DecodeError::Malformed(
-                    "Hextile: a subrectangle lies outside its tile",
-                ));
+        if sh == 1 {
+            ts[o..o + sw].fill(colour);
+        } else {
+            for r in 0..sh {
+                let o = o + r * pitch;
+                ts[o..o + sw].fill(colour);
             }
-            fill(t, x + sx, y + sy, sw, sh, colour)?;
         }
         Ok(())
+    };
+    // Arrays rather than chunks: the loop keeps a pointer, no length.
+    if COLOURED {
+        for s in d.as_chunks::<6>().0 {
+            each(pixel([s[0], s[1], s[2], s[3]]), s[4], s[5])?;
+        }
+    } else {
+        for &[xy, wh] in d.as_chunks::<2>().0 {
+            each(fg, xy, wh)?;
+        }
     }
+    Ok(())
 }
 
 impl RectDecoder for Hextile {
@@ -110,26 +153,122 @@ impl RectDecoder for Hextile {
         let (w, h) = (target.width(), target.height());
         let across = w.div_ceil(16);
         let total = across * h.div_ceil(16);
-        let mut pos = 0;
-        while self.tile < total {
-            let (x, y) = ((self.tile % across) * 16, (self.tile / across) * 16);
-            let (tw, th) = ((w - x).min(16), (h - y).min(16));
-            let rest = &data[pos..];
-            let len = match tile_len(rest, tw, th) {
-                Ok(len) if len <= rest.len() => len,
-                Ok(len) | Err(len) => {
-                    return Ok(match pos {
-                        0 => Decoded::NeedMore(len - rest.len()),
-                        _ => Decoded::Partial(pos),
-                    });
-                }
-            };
-            self.draw(&rest[..len], target, x, y, tw, th)?;
-            pos += len;
-            self.tile += 1;
+        if self.tile >= total {
+            // An empty rectangle: no tiles, no bytes.
+            self.abort();
+            return Ok(Decoded::Done(0));
         }
-        self.abort();
-        Ok(Decoded::Done(pos))
+        // SAFETY: every write below is inside a tile, and tiles lie inside
+        // the rectangle (x + tw <= w, y + th <= h): only the first `w`
+        // pixels of each row of the span are written.
+        let (span, pitch) = unsafe { rect_span(target) }.expect("a non-empty rectangle");
+        // The state lives in locals while tiles go by, and is stored back
+        // only when the rectangle stops part-way.
+        let mut tile = self.tile;
+        let (mut x, mut y) = ((tile % across) * 16, (tile / across) * 16);
+        let (mut bg, mut fg) = (self.bg, self.fg);
+        let mut pos = 0;
+        // How many bytes the tile at `pos` needs in all, when it is not
+        // all there: stops the rectangle.
+        let need = loop {
+            let (tw, th) = ((w - x).min(16), (h - y).min(16));
+            let t = Tile {
+                base: y * pitch + x,
+                pitch,
+                w: tw,
+                h: th,
+            };
+            let rest = &data[pos..];
+            let Some(&mask) = rest.first() else {
+                break 1;
+            };
+            let len = if mask & RAW != 0 {
+                let len = 1 + tw * th * 4;
+                let Some(src) = rest.get(1..len) else {
+                    break len;
+                };
+                t.raw(t.span(span), src);
+                len
+            } else {
+                // The header: mask, background, foreground, count.
+                let mut n = 1;
+                if mask & BACKGROUND != 0 {
+                    n += 4;
+                }
+                if mask & FOREGROUND != 0 {
+                    n += 4;
+                }
+                let (count, each) = if mask & ANY_SUBRECTS != 0 {
+                    n += 1;
+                    let Some(&count) = rest.get(n - 1) else {
+                        break n;
+                    };
+                    (count as usize, if mask & COLOURED != 0 { 6 } else { 2 })
+                } else {
+                    (0, 0)
+                };
+                let len = n + count * each;
+                let Some(d) = rest.get(..len) else {
+                    break len;
+                };
+                // All of the tile is here: draw it.
+                let mut p = 1;
+                if mask & BACKGROUND != 0 {
+                    bg = Some(pixel_at(d, p));
+                    p += 4;
+                }
+                if mask & FOREGROUND != 0 {
+                    fg = Some(pixel_at(d, p));
+                }
+                let Some(bg) = bg else {
+                    return Err(DecodeError::Malformed(
+                        "Hextile: a tile without a background",
+                    ));
+                };
+                let ts = t.span(span);
+                t.fill(ts, bg);
+                if count > 0 {
+                    let subs = &d[n..];
+                    let full = tw == 16 && th == 16;
+                    let dims = (tw, th);
+                    if mask & COLOURED != 0 {
+                        if full {
+                            subrects::<true, true>(ts, pitch, dims, subs, 0)?;
+                        } else {
+                            subrects::<true, false>(ts, pitch, dims, subs, 0)?;
+                        }
+                    } else {
+                        let fg = fg.ok_or(DecodeError::Malformed(
+                            "Hextile: subrectangles without a foreground",
+                        ))?;
+                        if full {
+                            subrects::<false, true>(ts, pitch, dims, subs, fg)?;
+                        } else {
+                            subrects::<false, false>(ts, pitch, dims, subs, fg)?;
+                        }
+                    }
+                }
+                len
+            };
+            pos += len;
+            tile += 1;
+            if tile == total {
+                self.abort();
+                return Ok(Decoded::Done(pos));
+            }
+            x += 16;
+            if x >= w {
+                x = 0;
+                y += 16;
+            }
+        };
+        if pos == 0 {
+            return Ok(Decoded::NeedMore(need - data.len()));
+        }
+        self.tile = tile;
+        self.bg = bg;
+        self.fg = fg;
+        Ok(Decoded::Partial(pos))
     }
 
     fn abort(&mut self) {

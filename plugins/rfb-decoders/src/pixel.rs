@@ -70,13 +70,14 @@ pub fn contiguous<'t>(t: &'t mut Target<'_>) -> Option<&'t mut [u32]> {
 
 /// The framebuffer span from the rectangle's first pixel to its last, and
 /// the distance between its rows in pixels: for a writer that takes a
-/// pointer and a pitch (libjpeg-turbo).
+/// pointer and a pitch (libjpeg-turbo), or that indexes it directly
+/// (Hextile, RRE: one bounds check per write, none per row lookup).
 ///
 /// # Safety
 /// The span also covers the pixels between the rectangle's rows, which
 /// belong to other rectangles: the caller must write only the first
 /// `t.width()` pixels of each of the `t.height()` rows.
-#[cfg(feature = "turbojpeg")]
+#[inline]
 pub unsafe fn rect_span<'t>(t: &'t mut Target<'_>) -> Option<(&'t mut [u32], usize)> {
     let (w, h) = (t.width(), t.height());
     if w == 0 || h == 0 {
