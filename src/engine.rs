@@ -1250,7 +1250,7 @@ impl Engine {
         let init = DetailsInit {
             id,
             info: domain.info.clone(),
-            history: domain.history.iter().copied().collect(),
+            history: domain.history.iter().collect(),
             history_len: config.history,
             backend: conn.backend_info(),
             polling: (

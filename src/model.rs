@@ -14,7 +14,8 @@ mod domain;
 pub mod stats;
 
 pub use connection::{
-    Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent, StatsConfig,
+    release_free_memory, Connection, ConnectionId, ConnectionOptions, ConnectionState, ModelEvent,
+    StatsConfig,
 };
 pub use domain::Domain;
-pub use stats::{HostSample, Sample};
+pub use stats::{HostSample, Sample, SampleHistory};

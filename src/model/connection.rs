@@ -425,10 +425,9 @@ impl Worker {
             self.set_state(uri, ConnectionState::Connecting);
             let Some(backend) = self.plugins.backend_for_uri(uri) else {
                 let reason = match uri_scheme(uri) {
-                    Some(s) => gettext_f(
-                        "No loaded plugin handles “{scheme}” URIs",
-                        &[("scheme", s)],
-                    ),
+                    Some(s) => {
+                        gettext_f("No loaded plugin handles “{scheme}” URIs", &[("scheme", s)])
+                    }
                     None => gettext_f(
                         "“{uri}” is not a URI (expected e.g. qemu:///system)",
                         &[("uri", uri)],
@@ -437,8 +436,10 @@ impl Worker {
                 last = Some((uri.clone(), reason));
                 continue;
             };
+            let started = Instant::now();
             match backend.open(uri) {
                 Ok(conn) => {
+                    tracing::debug!("{uri}: opened in {:.0?}", started.elapsed());
                     let (tx, rx) = crossbeam_channel::unbounded();
                     if let Err(e) = conn.subscribe(move |ev| {
                         let _ = tx.send(ev);
@@ -477,6 +478,7 @@ impl Worker {
     }
 
     fn serve(&self, uri: &str, conn: BackendConnection, events: Receiver<BackendEvent>) -> Ended {
+        let started = Instant::now();
         let conn = Arc::new(conn);
         // Subscribed before listing: an event racing the list is applied
         // after it, and every event is an upsert or a removal, so nothing
@@ -530,7 +532,16 @@ impl Worker {
         if sampling {
             self.sample(&conn, &mut sampler, host_cpus);
         }
+        tracing::debug!(
+            "{uri}: {} guests listed and sampled in {:.0?}",
+            self.shared.domains.read().unwrap().len(),
+            started.elapsed()
+        );
+        // Opening a big host (the test driver parses its whole XML file)
+        // leaves megabytes of freed parser memory in this thread's arena.
+        release_free_memory();
 
+        let mut ticks = 0u32;
         let ended = loop {
             let input = crossbeam_channel::select! {
                 recv(self.cmd_rx) -> c => Input::Command(c.unwrap_or(Command::Close)),
@@ -569,7 +580,15 @@ impl Worker {
                     break (ConnectionState::Disconnected(reason), Ended::Dropped);
                 }
                 Input::Backend(ev) => self.apply(ev),
-                Input::Tick => self.sample(&conn, &mut sampler, host_cpus),
+                Input::Tick => {
+                    self.sample(&conn, &mut sampler, host_cpus);
+                    ticks += 1;
+                    if ticks == 2 {
+                        // The first list has been handed over and dropped
+                        // by now: return what it left free as well.
+                        release_free_memory();
+                    }
+                }
             }
         };
         *self.shared.current.lock().unwrap() = None;
@@ -603,7 +622,8 @@ impl Worker {
         {
             let mut map = self.shared.domains.write().unwrap();
             for st in &stats {
-                let sample = sampler.sample(st, now, host_cpus);
+                let listed_vcpus = map.get(&st.uuid).map(|d| d.info.vcpus);
+                let sample = sampler.sample_with(st, listed_vcpus, now, host_cpus);
                 if let Some(d) = map.get_mut(&st.uuid) {
                     d.history.push(sample);
                     samples.push((st.uuid.clone(), sample));
@@ -666,3 +686,14 @@ enum Ended {
 /// First and longest wait before an autoconnect connection retries.
 const AUTO_RECONNECT_FIRST: Duration = Duration::from_secs(2);
 const AUTO_RECONNECT_MAX: Duration = Duration::from_secs(60);
+
+/// Hands the heap's free pages back to the system (glibc keeps them in its
+/// arenas otherwise): called once a big load is done, so what the process
+/// holds is what it uses.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and trims the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -3,23 +3,23 @@
 
 use virt_manager_plugin_api::DomainInfo;
 
-use super::stats::{History, Sample};
+use super::stats::{Sample, SampleHistory};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Domain {
     pub info: DomainInfo,
-    pub history: History<Sample>,
+    pub history: SampleHistory,
 }
 
 impl Domain {
     pub fn new(info: DomainInfo, history_len: usize) -> Self {
         Domain {
             info,
-            history: History::new(history_len),
+            history: SampleHistory::new(history_len),
         }
     }
 
-    pub fn latest(&self) -> Option<&Sample> {
+    pub fn latest(&self) -> Option<Sample> {
         self.history.latest()
     }
 }

@@ -30,32 +30,22 @@ pub enum ConnectionCommand {
 }
 
 mod imp {
-    use std::cell::{OnceCell, RefCell};
+    use std::cell::{Cell, OnceCell, RefCell};
 
     use super::*;
 
     #[derive(Default)]
     pub struct ManagerRow {
-        /// The guest half and the connection half: one is visible (a
-        /// hidden widget is out of the accessibility tree too).
-        pub guest_box: OnceCell<gtk::Box>,
-        pub header_box: OnceCell<gtk::Box>,
-        // Guest part.
-        pub icon: OnceCell<gtk::Image>,
-        pub name: OnceCell<gtk::Label>,
-        pub summary: OnceCell<gtk::Label>,
-        pub sparkline: OnceCell<Sparkline>,
-        pub cpu: OnceCell<gtk::Label>,
-        pub memory: OnceCell<gtk::Label>,
-        pub state: OnceCell<gtk::Label>,
-        pub compact_state: OnceCell<gtk::Label>,
-        // Connection part.
-        pub conn_title: OnceCell<gtk::Label>,
-        pub conn_status: OnceCell<gtk::Label>,
-        pub conn_menu: OnceCell<gtk::MenuButton>,
+        /// The guest half, built the first time the row shows a guest.
+        pub guest: OnceCell<GuestParts>,
+        /// The connection half, built the first time it shows a header.
+        pub header: OnceCell<HeaderParts>,
+        pub on_connection: OnceCell<ConnectionHandler>,
         pub bindings: RefCell<Vec<glib::Binding>>,
         pub handlers: RefCell<Vec<(glib::Object, glib::SignalHandlerId)>>,
-        pub connection: std::cell::Cell<Option<u64>>,
+        pub connection: Cell<Option<u64>>,
+        /// The state whose CSS class the icon carries.
+        pub state_class: RefCell<String>,
     }
 
     #[glib::object_subclass]
@@ -76,6 +66,26 @@ glib::wrapper! {
         @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Orientable;
 }
 
+/// The widgets of a guest row.
+pub struct GuestParts {
+    root: gtk::Box,
+    icon: gtk::Image,
+    name: gtk::Label,
+    summary: gtk::Label,
+    sparkline: Sparkline,
+    cpu: gtk::Label,
+    memory: gtk::Label,
+    state: gtk::Label,
+    compact_state: gtk::Label,
+}
+
+/// The widgets of a connection header.
+pub struct HeaderParts {
+    root: gtk::Box,
+    title: gtk::Label,
+    status: gtk::Label,
+}
+
 fn label(classes: &[&str], xalign: f32) -> gtk::Label {
     gtk::Label::builder()
         .xalign(xalign)
@@ -84,15 +94,11 @@ fn label(classes: &[&str], xalign: f32) -> gtk::Label {
         .build()
 }
 
-impl ManagerRow {
-    fn new(on_connection: ConnectionHandler) -> Self {
-        let row: Self = glib::Object::new();
-        let imp = row.imp();
-        row.set_hexpand(true);
-
-        // Guest row.
-        let guest = gtk::Box::builder()
+impl GuestParts {
+    fn new() -> Self {
+        let root = gtk::Box::builder()
             .spacing(12)
+            .hexpand(true)
             .css_classes(["guest-row"])
             .build();
         let icon = gtk::Image::builder().pixel_size(16).build();
@@ -113,9 +119,9 @@ impl ManagerRow {
         let memory = label(&["numeric", "caption", "dim-label"], 1.0);
         memory.set_width_chars(9);
         let state = label(&["dim-label"], 1.0);
-        state.set_width_chars(crate::labels::widest_state_label_chars());
-        guest.append(&icon);
-        guest.append(&text);
+        state.set_width_chars(10);
+        root.append(&icon);
+        root.append(&text);
         // Narrow windows (down to 360 px) keep the state and drop the
         // graph and memory first: a squeezer shows the widest part that fits.
         let full = gtk::Box::builder()
@@ -128,20 +134,33 @@ impl ManagerRow {
         full.append(&state);
         let compact_state = label(&["dim-label"], 1.0);
         compact_state.set_hexpand(true);
-        let compact = gtk::Box::builder().spacing(12).build();
-        compact.append(&compact_state);
         let squeezer = adw::Squeezer::builder()
             .homogeneous(false)
             .transition_type(adw::SqueezerTransitionType::None)
             .xalign(1.0)
             .build();
         squeezer.add(&full);
-        squeezer.add(&compact);
-        guest.append(&squeezer);
+        squeezer.add(&compact_state);
+        root.append(&squeezer);
+        GuestParts {
+            root,
+            icon,
+            name,
+            summary,
+            sparkline,
+            cpu,
+            memory,
+            state,
+            compact_state,
+        }
+    }
+}
 
-        // Connection header.
-        let header = gtk::Box::builder()
+impl HeaderParts {
+    fn new(row: &ManagerRow, on_connection: ConnectionHandler) -> Self {
+        let root = gtk::Box::builder()
             .spacing(12)
+            .hexpand(true)
             .css_classes(["connection-row"])
             .build();
         let htext = gtk::Box::builder()
@@ -149,12 +168,12 @@ impl ManagerRow {
             .hexpand(true)
             .spacing(2)
             .build();
-        let conn_title = label(&["heading"], 0.0);
-        let conn_status = label(&["dim-label", "caption"], 0.0);
-        conn_status.set_ellipsize(gtk::pango::EllipsizeMode::End);
-        htext.append(&conn_title);
-        htext.append(&conn_status);
-        header.append(&htext);
+        let title = label(&["heading"], 0.0);
+        let status = label(&["dim-label", "caption"], 0.0);
+        status.set_ellipsize(gtk::pango::EllipsizeMode::End);
+        htext.append(&title);
+        htext.append(&status);
+        root.append(&htext);
         let menu_button = gtk::MenuButton::builder()
             .icon_name("view-more-symbolic")
             .css_classes(["flat"])
@@ -196,88 +215,132 @@ impl ManagerRow {
         }
         popover.set_child(Some(&pbox));
         menu_button.set_popover(Some(&popover));
-        header.append(&menu_button);
+        root.append(&menu_button);
+        HeaderParts {
+            root,
+            title,
+            status,
+        }
+    }
+}
 
-        guest.set_hexpand(true);
-        header.set_hexpand(true);
-        header.set_visible(false);
-        row.append(&guest);
-        row.append(&header);
-        let _ = imp.guest_box.set(guest);
-        let _ = imp.header_box.set(header);
-        let _ = imp.icon.set(icon);
-        let _ = imp.name.set(name);
-        let _ = imp.summary.set(summary);
-        let _ = imp.sparkline.set(sparkline);
-        let _ = imp.cpu.set(cpu);
-        let _ = imp.memory.set(memory);
-        let _ = imp.state.set(state);
-        let _ = imp.compact_state.set(compact_state);
-        let _ = imp.conn_title.set(conn_title);
-        let _ = imp.conn_status.set(conn_status);
-        let _ = imp.conn_menu.set(menu_button);
+impl ManagerRow {
+    /// An empty row: GTK 4.8's list view makes some 200 of them whatever
+    /// the window shows, so each half is built only when first needed.
+    fn new(on_connection: ConnectionHandler) -> Self {
+        let row: Self = glib::Object::new();
+        row.set_hexpand(true);
+        let _ = row.imp().on_connection.set(on_connection);
         row
+    }
+
+    fn guest_parts(&self) -> &GuestParts {
+        let imp = self.imp();
+        imp.guest.get_or_init(|| {
+            let parts = GuestParts::new();
+            self.append(&parts.root);
+            parts
+        })
+    }
+
+    fn header_parts(&self) -> &HeaderParts {
+        let imp = self.imp();
+        imp.header.get_or_init(|| {
+            let handler = imp.on_connection.get().expect("set in new").clone();
+            let parts = HeaderParts::new(self, handler);
+            self.append(&parts.root);
+            parts
+        })
     }
 
     fn keep(&self, b: glib::Binding) {
         self.imp().bindings.borrow_mut().push(b);
     }
 
+    /// Shows one property of the guest (all of them for `None`).
+    fn show_guest(&self, g: &GuestObject, prop: Option<&str>) {
+        let parts = self.guest_parts();
+        let all = prop.is_none();
+        let is = |p: &str| all || prop == Some(p);
+        if is("name") {
+            parts.name.set_label(&g.name());
+        }
+        if is("summary") {
+            parts.summary.set_label(&g.summary());
+        }
+        if is("state-label") {
+            let label = g.state_label();
+            parts.state.set_label(&label);
+            parts.compact_state.set_label(&label);
+        }
+        if is("cpu-text") {
+            parts.cpu.set_label(&g.cpu_text());
+        }
+        if is("memory-text") {
+            parts.memory.set_label(&g.memory_text());
+        }
+        if is("icon-name") {
+            parts.icon.set_icon_name(Some(&g.icon_name()));
+        }
+        if is("state") {
+            let state = g.domain_state().as_str();
+            let mut class = self.imp().state_class.borrow_mut();
+            if *class != state {
+                if !class.is_empty() {
+                    parts.icon.remove_css_class(&class);
+                }
+                parts.icon.add_css_class("guest-state-icon");
+                parts.icon.add_css_class(state);
+                *class = state.to_owned();
+            }
+        }
+        if is("cpu-history") {
+            parts.sparkline.set_samples(g.cpu_history());
+        }
+        if is("description") {
+            parts.sparkline.set_tooltip_text(Some(&g.description()));
+        }
+    }
+
+    /// Shows a guest and follows its changes with one notify handler (not
+    /// a binding per label: 200 rows times nine bindings add up).
     fn bind_guest(&self, g: &GuestObject) {
         let imp = self.imp();
-        imp.guest_box.get().unwrap().set_visible(true);
-        imp.header_box.get().unwrap().set_visible(false);
+        self.guest_parts().root.set_visible(true);
+        if let Some(h) = imp.header.get() {
+            h.root.set_visible(false);
+        }
         imp.connection.set(None);
-        let text =
-            |prop: &str, w: &gtk::Label| g.bind_property(prop, w, "label").sync_create().build();
-        self.keep(text("name", imp.name.get().unwrap()));
-        self.keep(text("summary", imp.summary.get().unwrap()));
-        self.keep(text("state-label", imp.state.get().unwrap()));
-        self.keep(text("state-label", imp.compact_state.get().unwrap()));
-        self.keep(text("cpu-text", imp.cpu.get().unwrap()));
-        self.keep(text("memory-text", imp.memory.get().unwrap()));
-        let icon = imp.icon.get().unwrap();
-        self.keep(
-            g.bind_property("icon-name", icon, "icon-name")
-                .sync_create()
-                .build(),
-        );
-        self.keep(
-            g.bind_property("state", icon, "css-classes")
-                .transform_to(|_, state: String| Some(vec!["guest-state-icon".to_owned(), state]))
-                .sync_create()
-                .build(),
-        );
-        let spark = imp.sparkline.get().unwrap();
-        self.keep(
-            g.bind_property("cpu-history", spark, "samples")
-                .sync_create()
-                .build(),
-        );
-        self.keep(
-            g.bind_property("description", spark, "tooltip-text")
-                .sync_create()
-                .build(),
-        );
+        self.show_guest(g, None);
+        let weak = self.downgrade();
+        let id = g.connect_notify_local(None, move |g, pspec| {
+            if let (Some(row), Some(g)) = (weak.upgrade(), g.downcast_ref::<GuestObject>()) {
+                row.show_guest(g, Some(pspec.name()));
+            }
+        });
+        imp.handlers.borrow_mut().push((g.clone().upcast(), id));
     }
 
     fn bind_connection(&self, c: &ConnectionObject) {
         let imp = self.imp();
-        imp.guest_box.get().unwrap().set_visible(false);
-        imp.header_box.get().unwrap().set_visible(true);
+        let parts = self.header_parts();
+        parts.root.set_visible(true);
+        if let Some(g) = imp.guest.get() {
+            g.root.set_visible(false);
+        }
         imp.connection.set(Some(c.id()));
         self.keep(
-            c.bind_property("title", imp.conn_title.get().unwrap(), "label")
+            c.bind_property("title", &parts.title, "label")
                 .sync_create()
                 .build(),
         );
         self.keep(
-            c.bind_property("status", imp.conn_status.get().unwrap(), "label")
+            c.bind_property("status", &parts.status, "label")
                 .sync_create()
                 .build(),
         );
         self.keep(
-            c.bind_property("status", imp.conn_status.get().unwrap(), "tooltip-text")
+            c.bind_property("status", &parts.status, "tooltip-text")
                 .sync_create()
                 .build(),
         );
@@ -286,6 +349,9 @@ impl ManagerRow {
     fn unbind(&self) {
         for b in self.imp().bindings.borrow_mut().drain(..) {
             b.unbind();
+        }
+        for (obj, id) in self.imp().handlers.borrow_mut().drain(..) {
+            obj.disconnect(id);
         }
         self.imp().connection.set(None);
     }
@@ -301,6 +367,7 @@ pub fn factory(
             return;
         };
         let row = ManagerRow::new(on_connection.clone());
+
         let expander = gtk::TreeExpander::new();
         expander.set_child(Some(&row));
         let click = gtk::GestureClick::builder()
