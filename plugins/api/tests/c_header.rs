@@ -337,9 +337,11 @@ fn run(cmd: &mut Command) -> String {
     text
 }
 
-fn work_dir() -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-header-{}", std::process::id()));
+/// A directory of the test's own: tests run in parallel and each removes
+/// its directory when done.
+fn work_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("c-header-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -383,7 +385,7 @@ fn every_struct_field_and_constant_of_abi_rs_is_checked() {
 #[test]
 fn the_header_matches_the_rust_definitions() {
     let source = AbiSource::read(&crate_dir().join("src/abi.rs"));
-    let dir = work_dir();
+    let dir = work_dir("layout");
     let c_file = dir.join("check_header.c");
     std::fs::write(&c_file, generate(&source)).unwrap();
     let exe = dir.join("check_header");
@@ -399,8 +401,7 @@ fn the_header_matches_the_rust_definitions() {
 
 #[test]
 fn the_header_is_strict_c99_and_cpp() {
-    let dir = work_dir().join("strict");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = work_dir("strict");
     let c_file = dir.join("include_only.c");
     std::fs::write(
         &c_file,

@@ -61,7 +61,9 @@ fn lifecycle_with_cpu_statistics() {
     let cpu = b.cpu_time_ns.expect("cpu.time");
     assert!(cpu > 0, "CPU time above zero");
     assert!(cpu >= a.cpu_time_ns.unwrap());
-    assert_eq!(b.vcpus, Some(1));
+    // The vCPU group is not asked for (the host has the count from the
+    // guest list), so the bulk call need not report it.
+    assert!(matches!(b.vcpus, None | Some(1)), "{:?}", b.vcpus);
     assert_eq!(b.memory_max_kib, Some(65536));
     assert!(b.memory_kib.unwrap() > 0);
     // The tiny guest has no disk and no NIC: the sums are zero.
