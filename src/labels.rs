@@ -23,21 +23,11 @@ pub fn state_label(state: DomainState) -> String {
 /// manager's state column is that wide, so the columns beside it line up
 /// whatever the translation.
 pub fn widest_state_label_chars() -> i32 {
-    use DomainState::*;
-    [
-        Running,
-        Blocked,
-        Paused,
-        Shutdown,
-        Shutoff,
-        Crashed,
-        Pmsuspended,
-        Nostate,
-    ]
-    .into_iter()
-    .map(|s| state_label(s).chars().count() as i32)
-    .max()
-    .unwrap_or(10)
+    DomainState::ALL
+        .into_iter()
+        .map(|s| state_label(s).chars().count() as i32)
+        .max()
+        .unwrap_or(10)
 }
 
 pub fn state_icon_name(state: DomainState) -> &'static str {

@@ -12,21 +12,21 @@ use common::{repo_dir, require, RunningApp};
 
 const APP_ID: &str = "org.virt_manager.VirtManager";
 
-fn install(dest: &Path) {
+/// `make -s TARGET PREFIX=/usr DESTDIR=dest`, with the build under test
+/// (debug in `make test`) rather than a release.
+fn make(target: &str, dest: &Path) {
     require("make", "make");
     require("msgfmt", "gettext");
-    // The build under test (debug in `make test`) rather than a release.
-    let builddir = common::plugin_dir();
     let out = Command::new("make")
         .current_dir(repo_dir())
-        .args(["-s", "install-files", "PREFIX=/usr"])
+        .args(["-s", target, "PREFIX=/usr"])
         .arg(format!("DESTDIR={}", dest.display()))
-        .arg(format!("BUILDDIR={}", builddir.display()))
+        .arg(format!("BUILDDIR={}", common::plugin_dir().display()))
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "make install-files failed:\n{}{}",
+        "make {target} failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -56,7 +56,7 @@ fn languages() -> Vec<String> {
 #[test]
 fn the_installed_tree_validates_and_runs_in_german() {
     let dest = tempfile::tempdir().unwrap();
-    install(dest.path());
+    make("install-files", dest.path());
     let usr = dest.path().join("usr");
     let share = usr.join("share");
 
@@ -170,18 +170,7 @@ fn the_installed_tree_validates_and_runs_in_german() {
     drop(app);
 
     // `make uninstall` takes back every file it installed.
-    let out = Command::new("make")
-        .current_dir(repo_dir())
-        .args(["-s", "uninstall", "PREFIX=/usr"])
-        .arg(format!("DESTDIR={}", dest.path().display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "make uninstall failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    make("uninstall", dest.path());
     for path in &expected {
         assert!(!path.exists(), "left behind: {}", path.display());
     }

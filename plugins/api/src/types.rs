@@ -23,6 +23,18 @@ pub enum DomainState {
 }
 
 impl DomainState {
+    /// Every state, in declaration order.
+    pub const ALL: [DomainState; 8] = [
+        DomainState::Nostate,
+        DomainState::Running,
+        DomainState::Blocked,
+        DomainState::Paused,
+        DomainState::Shutdown,
+        DomainState::Shutoff,
+        DomainState::Crashed,
+        DomainState::Pmsuspended,
+    ];
+
     /// The stable machine-readable name (`list --json`, D-Bus).
     pub fn as_str(self) -> &'static str {
         match self {
