@@ -626,40 +626,67 @@ impl Display {
     /// (offset x, offset y, scale): framebuffer pixel (x, y) is drawn at
     /// widget point (ox + x*s, oy + y*s).
     pub fn transform(&self) -> (f32, f32, f32) {
-        let (fw, fh) = self.imp().size.get();
-        let (ww, wh) = (self.width() as f32, self.height() as f32);
-        if fw == 0 || fh == 0 || ww <= 0.0 || wh <= 0.0 {
-            return (0.0, 0.0, 1.0);
-        }
-        let s = match self.imp().scaling.get() {
-            Scaling::Fit => (ww / fw as f32).min(wh / fh as f32),
-            Scaling::OneToOne => 1.0 / self.scale_factor().max(1) as f32,
-        };
-        let ox = ((ww - fw as f32 * s) / 2.0).max(0.0).floor();
-        let oy = ((wh - fh as f32 * s) / 2.0).max(0.0).floor();
-        (ox, oy, s)
+        super::display::frame_transform(
+            self.upcast_ref(),
+            self.imp().size.get(),
+            self.imp().scaling.get(),
+        )
     }
 
     /// The framebuffer pixel under a widget point, clamped to the frame.
     pub fn to_framebuffer(&self, x: f64, y: f64) -> Option<(u16, u16)> {
-        let (fw, fh) = self.imp().size.get();
-        if fw == 0 || fh == 0 {
-            return None;
-        }
-        let (ox, oy, s) = self.transform();
-        let fx = ((x as f32 - ox) / s).floor().clamp(0.0, (fw - 1) as f32);
-        let fy = ((y as f32 - oy) / s).floor().clamp(0.0, (fh - 1) as f32);
-        Some((fx as u16, fy as u16))
+        super::display::point_to_framebuffer(self.imp().size.get(), self.transform(), x, y)
     }
 
     /// The widget's size in device pixels (for resize-guest-to-window).
     pub fn device_size(&self) -> (u32, u32) {
-        let s = self.scale_factor().max(1) as u32;
-        (
-            self.width().max(0) as u32 * s,
-            self.height().max(0) as u32 * s,
-        )
+        super::display::device_size(self.upcast_ref())
     }
+}
+
+/// The geometry both display implementations share: (offset x, offset y,
+/// scale) of a `fb`-sized frame in `widget` at `scaling` (Fit keeps the
+/// aspect and centres; 1:1 is one guest pixel per device pixel).
+pub(super) fn frame_transform(
+    widget: &gtk::Widget,
+    (fw, fh): (u32, u32),
+    scaling: Scaling,
+) -> (f32, f32, f32) {
+    let (ww, wh) = (widget.width() as f32, widget.height() as f32);
+    if fw == 0 || fh == 0 || ww <= 0.0 || wh <= 0.0 {
+        return (0.0, 0.0, 1.0);
+    }
+    let s = match scaling {
+        Scaling::Fit => (ww / fw as f32).min(wh / fh as f32),
+        Scaling::OneToOne => 1.0 / widget.scale_factor().max(1) as f32,
+    };
+    let ox = ((ww - fw as f32 * s) / 2.0).max(0.0).floor();
+    let oy = ((wh - fh as f32 * s) / 2.0).max(0.0).floor();
+    (ox, oy, s)
+}
+
+/// The framebuffer pixel under a widget point, clamped to the frame.
+pub(super) fn point_to_framebuffer(
+    (fw, fh): (u32, u32),
+    (ox, oy, s): (f32, f32, f32),
+    x: f64,
+    y: f64,
+) -> Option<(u16, u16)> {
+    if fw == 0 || fh == 0 {
+        return None;
+    }
+    let fx = ((x as f32 - ox) / s).floor().clamp(0.0, (fw - 1) as f32);
+    let fy = ((y as f32 - oy) / s).floor().clamp(0.0, (fh - 1) as f32);
+    Some((fx as u16, fy as u16))
+}
+
+/// A widget's size in device pixels (for resize-guest-to-window).
+pub(super) fn device_size(widget: &gtk::Widget) -> (u32, u32) {
+    let s = widget.scale_factor().max(1) as u32;
+    (
+        widget.width().max(0) as u32 * s,
+        widget.height().max(0) as u32 * s,
+    )
 }
 
 /// `VIRT_MANAGER_DISPLAY_DIRECT=0` turns direct painting off.

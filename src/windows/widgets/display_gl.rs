@@ -631,39 +631,21 @@ impl DisplayGl {
     /// (offset x, offset y, scale): framebuffer pixel (x, y) is drawn at
     /// widget point (ox + x*s, oy + y*s).
     pub fn transform(&self) -> (f32, f32, f32) {
-        let (fw, fh) = self.imp().size.get();
-        let (ww, wh) = (self.width() as f32, self.height() as f32);
-        if fw == 0 || fh == 0 || ww <= 0.0 || wh <= 0.0 {
-            return (0.0, 0.0, 1.0);
-        }
-        let s = match self.imp().scaling.get() {
-            Scaling::Fit => (ww / fw as f32).min(wh / fh as f32),
-            Scaling::OneToOne => 1.0 / self.scale_factor().max(1) as f32,
-        };
-        let ox = ((ww - fw as f32 * s) / 2.0).max(0.0).floor();
-        let oy = ((wh - fh as f32 * s) / 2.0).max(0.0).floor();
-        (ox, oy, s)
+        super::display::frame_transform(
+            self.upcast_ref(),
+            self.imp().size.get(),
+            self.imp().scaling.get(),
+        )
     }
 
     /// The framebuffer pixel under a widget point, clamped to the frame.
     pub fn to_framebuffer(&self, x: f64, y: f64) -> Option<(u16, u16)> {
-        let (fw, fh) = self.imp().size.get();
-        if fw == 0 || fh == 0 {
-            return None;
-        }
-        let (ox, oy, s) = self.transform();
-        let fx = ((x as f32 - ox) / s).floor().clamp(0.0, (fw - 1) as f32);
-        let fy = ((y as f32 - oy) / s).floor().clamp(0.0, (fh - 1) as f32);
-        Some((fx as u16, fy as u16))
+        super::display::point_to_framebuffer(self.imp().size.get(), self.transform(), x, y)
     }
 
     /// The widget's size in device pixels (for resize-guest-to-window).
     pub fn device_size(&self) -> (u32, u32) {
-        let s = self.scale_factor().max(1) as u32;
-        (
-            self.width().max(0) as u32 * s,
-            self.height().max(0) as u32 * s,
-        )
+        super::display::device_size(self.upcast_ref())
     }
 }
 
