@@ -309,6 +309,14 @@ impl Reader {
                 {
                     return Err(VncError::Timeout(gettext_noop("waiting for the server")));
                 }
+                // A reset is the server closing on us with our bytes
+                // unread: the same as an end of stream to the user (and
+                // what `Conn::send` says when writing meets it).
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(VncError::Closed {
+                        during: "unexpectedly",
+                    })
+                }
                 Err(e) => return Err(VncError::Io(e)),
             }
         }
@@ -386,6 +394,11 @@ impl Reader {
             match e.kind() {
                 io::ErrorKind::Interrupted => {}
                 io::ErrorKind::WouldBlock => return Ok(done),
+                io::ErrorKind::ConnectionReset => {
+                    return Err(VncError::Closed {
+                        during: "unexpectedly",
+                    })
+                }
                 _ => return Err(VncError::Io(e)),
             }
         }
